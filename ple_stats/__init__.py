@@ -1,0 +1,39 @@
+"""ple_stats: penalized autophagy estimation (PLE).
+
+Maximum likelihood is biased at finite sample sizes, and the bias compounds
+when a model is refitted on its own samples. PLE chooses the estimate so that
+refitting on data drawn from the fitted model gives, in expectation, the same
+estimate. See the user guide for the definitions and what is (and is not)
+claimed.
+
+>>> from ple_stats import Uniform
+>>> res = Uniform.fit_ple([0.1, 0.4, 0.7, 0.9], low=0.0)
+>>> round(res.params.high, 4)
+1.125
+"""
+
+from ._distribution import Distribution
+from ._exponential import Exponential
+from ._gaussian import Gaussian
+from ._geometric import Geometric
+from ._laplace import Laplace
+from ._pareto import Pareto
+from ._result import FitResult
+from ._uniform import Uniform
+from ._warnings import ConvergenceWarning, DegenerateDataWarning, PLEWarning
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Distribution",
+    "Uniform",
+    "Gaussian",
+    "Laplace",
+    "Geometric",
+    "Exponential",
+    "Pareto",
+    "FitResult",
+    "PLEWarning",
+    "ConvergenceWarning",
+    "DegenerateDataWarning",
+]

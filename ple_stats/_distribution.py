@@ -1,0 +1,424 @@
+"""The shared base of the parametric families.
+
+The base owns validation, broadcasting, batch shapes, sampling through
+base draws, the fitting entry points and the result object. A family file
+declares its parameters and supplies only its mathematics:
+
+``_draw_base(rng, shape)`` / ``_from_base(base, *params)``
+    Standard draws and the map from them to samples (quantile function or
+    location-scale transform). Sampling and the data-driven PLE share them,
+    which gives the bootstrap common random numbers for free.
+``_logpdf``, ``_cdf``, ``_mean``, ``_var``
+    Elementwise formulas on broadcast arrays.
+``_check_data(x, fixed)``
+    Support checks on validated data.
+``_mle(x, fixed)`` / ``_ple_analytic(x, fixed, **options)``
+    The estimators, vectorised along the last axis.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import namedtuple
+from typing import ClassVar
+
+import numpy as np
+
+from ._result import FitResult
+from ._validation import Constraint, as_data, as_int, as_param, as_rng, fmt_value
+
+__all__ = ["Distribution"]
+
+_PLE_METHODS = ("analytic", "bootstrap")
+
+
+class Distribution:
+    """Base class of the parametric families of ple_stats.
+
+    Parameters are keyword-only, validated at construction and broadcast
+    together to a batch shape. Data are ``(*batch, n)`` arrays with the
+    observations along the last axis.
+    """
+
+    _param_names: ClassVar[tuple[str, ...]] = ()
+    _constraints: ClassVar[dict[str, Constraint]] = {}
+    _support: ClassVar[str] = ""
+    _discrete: ClassVar[bool] = False
+    #: fit_ple options of the family: name -> (default, allowed values or None)
+    _ple_options: ClassVar[dict[str, tuple]] = {}
+    _has_analytic_ple: ClassVar[bool] = True
+    Params: ClassVar[type]
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls._param_names and "Params" not in cls.__dict__:
+            params = namedtuple(f"{cls.__name__}Params", cls._param_names)
+            params.__qualname__ = f"{cls.__qualname__}.Params"
+            params.__module__ = cls.__module__
+            cls.Params = params
+
+    # ------------------------------------------------------------------ construction
+    def __init__(self, **params):
+        values = []
+        for name in self._param_names:
+            values.append(as_param(params.pop(name), name, self._constraints[name]))
+        if params:  # pragma: no cover - subclasses pass exactly their parameters
+            raise TypeError(f"unexpected parameters {sorted(params)}")
+        try:
+            values = np.broadcast_arrays(*values)
+        except ValueError:
+            shapes = ", ".join(f"`{n}` {np.shape(v)}" for n, v in zip(self._param_names, values))
+            raise ValueError(f"parameter shapes do not broadcast together: {shapes}.") from None
+        self._values = tuple(_frozen(v) for v in values)
+        self._check_joint(*self._values)
+
+    @classmethod
+    def _from_trusted(cls, values):
+        """Build from already validated, broadcast float arrays (internal fast path)."""
+        self = object.__new__(cls)
+        self._values = tuple(_frozen(v) for v in np.broadcast_arrays(*values))
+        return self
+
+    def _check_joint(self, *values):
+        """Constraints between parameters (e.g. ``low < high``); none by default."""
+
+    # ------------------------------------------------------------------ attributes
+    @property
+    def params(self):
+        """Parameters as a named tuple in constructor order (floats for a scalar batch)."""
+        return self.Params(*_unbox(self._values))
+
+    @property
+    def batch_shape(self) -> tuple:
+        """Shape of the batch of distributions (``()`` for a single one)."""
+        return self._values[0].shape
+
+    def __repr__(self):
+        args = ", ".join(
+            f"{name}={fmt_value(v)}" for name, v in zip(self._param_names, self._values)
+        )
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other):
+        return type(self) is type(other) and all(
+            a.shape == b.shape and np.array_equal(a, b)
+            for a, b in zip(self._values, other._values)
+        )
+
+    __hash__ = None
+
+    def __reduce__(self):
+        return (_rebuild, (type(self), self._values))
+
+    def _expanded(self):
+        """Parameters with a trailing axis, aligned with ``(*batch, n)`` data."""
+        return tuple(v[..., None] for v in self._values)
+
+    # ------------------------------------------------------------------ sampling
+    def sample(self, n, rng=None, *, sample_shape=()):
+        """Draw ``n`` observations for every distribution of the batch.
+
+        Parameters
+        ----------
+        n : int
+            Number of observations (the last axis of the output), at least 1.
+        rng : None, int or numpy.random.Generator
+            Source of randomness (``numpy.random.default_rng`` semantics).
+        sample_shape : tuple of int, optional
+            Independent replicates, prepended to the output shape.
+
+        Returns
+        -------
+        ndarray of shape (*sample_shape, *batch_shape, n)
+        """
+        n = as_int(n, "n", minimum=1)
+        sample_shape = _as_shape(sample_shape, "sample_shape")
+        rng = as_rng(rng)
+        base = self._draw_base(rng, sample_shape + self.batch_shape + (n,))
+        return self._from_base(base, *self._expanded())
+
+    # ------------------------------------------------------------------ densities
+    def _eval_points(self, x, name="x"):
+        arr = np.asarray(x)
+        if arr.dtype == bool or arr.dtype.kind not in "iuf":
+            raise TypeError(f"`{name}` must be a real numeric array; got dtype {arr.dtype}.")
+        arr = arr.astype(np.float64, copy=False)
+        if np.isnan(arr).any():
+            raise ValueError(f"`{name}` contains nan.")
+        return arr
+
+    def logpdf(self, x):
+        """Log density at ``x`` (log mass function for discrete families).
+
+        ``x`` has shape ``(*batch_shape, k)`` or broadcasts to it: the
+        parameters are aligned with its leading axes. Outside the support the
+        result is ``-inf``.
+        """
+        return self._logpdf(self._eval_points(x), *self._expanded())
+
+    def cdf(self, x):
+        """Cumulative distribution function at ``x`` (aligned as in :meth:`logpdf`)."""
+        return self._cdf(self._eval_points(x), *self._expanded())
+
+    def nll(self, x):
+        """Negative log-likelihood of ``x`` summed over its last axis.
+
+        Returns an array of the batch shape (a float for a single distribution);
+        ``inf`` when some observation lies outside the support.
+        """
+        out = -np.sum(self.logpdf(x), axis=-1)
+        return out.item() if out.ndim == 0 else out
+
+    def mean(self):
+        """Mean of each distribution of the batch (``inf`` where it does not exist)."""
+        return _unbox_one(np.broadcast_to(self._mean(*self._values), self.batch_shape))
+
+    def var(self):
+        """Variance of each distribution of the batch (``inf`` where it does not exist)."""
+        return _unbox_one(np.broadcast_to(self._var(*self._values), self.batch_shape))
+
+    def _plot_grid(self, x=None, num=400):
+        """Points at which to draw the density (shape ``(*batch, num)`` or ``(num,)``)."""
+        if x is not None and x.size:
+            lo, hi = float(x.min()), float(x.max())
+        else:
+            lo, hi = self._plot_range()
+        pad = 0.05 * (hi - lo)
+        if self._discrete:
+            return np.arange(max(np.floor(lo), 1.0), np.ceil(hi) + 1.0)
+        return np.linspace(lo - pad, hi + pad, num)
+
+    def _plot_range(self):
+        mean = np.asarray(self._mean(*self._values), dtype=float)
+        sd = np.sqrt(np.asarray(self._var(*self._values), dtype=float))
+        ok = np.isfinite(mean) & np.isfinite(sd)
+        if not ok.all():  # heavy tails: use quantiles of the first member
+            return float(np.min(self._values[-1])), float(np.max(self._values[-1])) * 10.0
+        return float(np.min(mean - 4 * sd)), float(np.max(mean + 4 * sd))
+
+    # ------------------------------------------------------------------ fitting
+    @classmethod
+    def fit_mle(cls, x, **fixed):
+        """Maximum-likelihood fit along the last axis of ``x``.
+
+        Parameters
+        ----------
+        x : array_like of shape (..., n)
+            Data; leading axes index independent data sets.
+        **fixed
+            Parameters held fixed, by name (e.g. ``low=0.0``); scalars or
+            arrays that broadcast to the batch shape ``x.shape[:-1]``.
+
+        Returns
+        -------
+        FitResult
+            ``method == "mle"``.
+
+        Raises
+        ------
+        ValueError
+            For non-finite, empty or out-of-support data, fixed values outside
+            their domain, all parameters fixed, or data too small or degenerate
+            for the estimate.
+        TypeError
+            For non-numeric data or unknown keywords.
+        """
+        x, fixed, _ = cls._prepare_fit(x, fixed, "fit_mle", allow_options=False)
+        cls._check_n(x, fixed, "mle", {})
+        params = cls._mle(x, fixed)
+        return cls._make_result(
+            params, x, fixed, "mle", {"estimator": "closed-form maximum likelihood"},
+            refit=functools.partial(cls.fit_mle, **_fixed_kwargs(fixed)),
+        )
+
+    @classmethod
+    def fit_ple(cls, x, method=None, *, penalty=None, m=100, rng=None, **kwargs):
+        """Penalized autophagy estimate (PLE) along the last axis of ``x``.
+
+        Solves the PLE equation ``b(theta) = T(x)``, where ``T`` is the maximum
+        likelihood estimator and ``b(theta)`` its expectation at sample size
+        ``n`` under ``theta`` (see the family's Notes and the user guide).
+
+        Parameters
+        ----------
+        x : array_like of shape (..., n)
+            Data; leading axes index independent data sets.
+        method : {None, "analytic", "bootstrap"}
+            ``"analytic"`` uses the closed form; ``"bootstrap"`` estimates
+            ``b`` from ``m`` synthetic data sets with common random numbers
+            and solves the equation numerically. ``None`` picks
+            ``"analytic"`` where the family has it.
+        penalty : float, optional
+            If given, minimise ``NLL(x; theta)/n + penalty * sum_j |b_j(theta) - T_j(x)|``
+            instead of solving the equation exactly (the paper's relaxation;
+            its value is the paper's lambda, 0.1 there).
+        m : int
+            Number of synthetic data sets for ``"bootstrap"`` and ``penalty``.
+        rng : None, int or numpy.random.Generator
+            Randomness of the synthetic data sets.
+        **kwargs
+            Fixed parameters by name (as in :meth:`fit_mle`) and the family's
+            options (e.g. ``parametrization`` for :class:`Gaussian`).
+
+        Returns
+        -------
+        FitResult
+            ``method == "ple"``; ``info["estimator"]`` says how it was computed.
+        """
+        x, fixed, options = cls._prepare_fit(x, kwargs, "fit_ple", allow_options=True)
+        if method is None:
+            method = "analytic" if cls._has_analytic_ple and penalty is None else "bootstrap"
+        if method not in _PLE_METHODS:
+            raise ValueError(f"`method` must be one of {_PLE_METHODS} or None; got {method!r}.")
+        if penalty is not None:
+            from ._penalized import fit_penalized
+
+            return fit_penalized(cls, x, fixed, options, penalty=penalty, m=m, rng=rng)
+        if method == "analytic":
+            if not cls._has_analytic_ple:
+                raise ValueError(f"{cls.__name__} has no analytic PLE; use method='bootstrap'.")
+            cls._check_n(x, fixed, "ple", options)
+            params = cls._ple_analytic(x, fixed, **options)
+            info = {"estimator": "closed-form PLE", **options}
+            refit = functools.partial(cls.fit_ple, method="analytic", **options,
+                                      **_fixed_kwargs(fixed))
+            return cls._make_result(params, x, fixed, "ple", info, refit=refit)
+        from ._bootstrap import fit_bootstrap
+
+        return fit_bootstrap(cls, x, fixed, options, m=m, rng=rng)
+
+    # -- fitting internals ----------------------------------------------------------
+    @classmethod
+    def _prepare_fit(cls, x, kwargs, caller, *, allow_options):
+        """Validate data, fixed parameters and options at the public boundary."""
+        fixed_raw, options = {}, {}
+        for key, value in kwargs.items():
+            if key in cls._param_names:
+                fixed_raw[key] = value
+            elif allow_options and key in cls._ple_options:
+                options[key] = value
+            else:
+                allowed = list(cls._param_names) + (list(cls._ple_options) if allow_options else [])
+                raise TypeError(
+                    f"{cls.__name__}.{caller}() got an unexpected keyword argument {key!r}; "
+                    f"allowed keywords are {allowed}."
+                )
+        for key, (default, allowed) in cls._ple_options.items():
+            if not allow_options:
+                break
+            value = options.setdefault(key, default)
+            if allowed is not None and value not in allowed:
+                raise ValueError(f"`{key}` must be one of {allowed}; got {value!r}.")
+        x = as_data(x)
+        if len(fixed_raw) == len(cls._param_names):
+            raise ValueError(
+                f"all parameters of {cls.__name__} are fixed ({sorted(fixed_raw)}): "
+                "there is nothing to fit."
+            )
+        batch = x.shape[:-1]
+        fixed = {}
+        for name in cls._param_names:  # keep constructor order
+            if name not in fixed_raw:
+                continue
+            value = as_param(fixed_raw[name], name, cls._constraints[name])
+            try:
+                fixed[name] = np.broadcast_to(value, batch)
+            except ValueError:
+                raise ValueError(
+                    f"fixed `{name}` of shape {value.shape} does not broadcast to the batch "
+                    f"shape {batch} of `x` (data of shape {x.shape})."
+                ) from None
+        cls._check_data(x, fixed)
+        return x, fixed, options
+
+    @classmethod
+    def _check_data(cls, x, fixed):
+        """Support checks; families override."""
+
+    @classmethod
+    def _min_n(cls, kind, fixed, options):
+        """Smallest sample size the estimator ``kind`` ("mle" or "ple") accepts."""
+        return 1
+
+    @classmethod
+    def _check_n(cls, x, fixed, kind, options):
+        n_min = cls._min_n(kind, fixed, options)
+        n = x.shape[-1]
+        if n < n_min:
+            what = "maximum likelihood" if kind == "mle" else "the PLE"
+            held = f" with {sorted(fixed)} fixed" if fixed else ""
+            raise ValueError(
+                f"`x` has n = {n} observations, but {what} of {cls.__name__}{held} "
+                f"needs n >= {n_min}."
+            )
+
+    @classmethod
+    def _make_result(cls, params, x, fixed, method, info, *, refit=None):
+        """Check the fitted values, build the fitted distribution and the result."""
+        batch = x.shape[:-1]
+        values = []
+        for name in cls._param_names:
+            value = fixed[name] if name in fixed else np.broadcast_to(params[name], batch)
+            ok = cls._constraints[name].contains(value)
+            if not ok.all():
+                where = np.argwhere(~ok)
+                idx = tuple(where[0]) if where.size else ()
+                raise ValueError(
+                    f"the {method.upper()} fit of {cls.__name__} gives `{name}` = "
+                    f"{fmt_value(np.asarray(value)[idx])}, outside its domain "
+                    f"({cls._constraints[name].description}), for the data set at index "
+                    f"{idx} of `x`: the data are degenerate for this estimator "
+                    "(e.g. all observations equal)."
+                )
+            values.append(np.asarray(value, dtype=np.float64))
+        dist = cls._from_trusted(values)
+        dist._check_joint(*dist._values)
+        info = {**info, "fixed": tuple(fixed)}
+        return FitResult(params=dist.params, dist=dist, method=method, n=x.shape[-1],
+                         info=info, refit=refit)
+
+    @classmethod
+    def _free_names(cls, fixed):
+        return tuple(name for name in cls._param_names if name not in fixed)
+
+    @classmethod
+    def _out_of_support(cls, x, bad, what):
+        """Raise the standard message for data outside the support."""
+        count = int(np.count_nonzero(bad))
+        raise ValueError(
+            f"`x` has {count} value(s) outside the support of {cls.__name__} ({what}), "
+            f"e.g. {fmt_value(x[bad][0])}."
+        )
+
+
+def _frozen(value):
+    arr = np.array(value, dtype=np.float64, copy=True)
+    arr.flags.writeable = False
+    return arr
+
+
+def _unbox_one(value):
+    arr = np.asarray(value)
+    return float(arr) if arr.ndim == 0 else arr
+
+
+def _unbox(values):
+    return tuple(_unbox_one(v) for v in values)
+
+
+def _fixed_kwargs(fixed):
+    return {name: np.asarray(value) for name, value in fixed.items()}
+
+
+def _rebuild(cls, values):
+    return cls._from_trusted(values)
+
+
+def _as_shape(shape, name):
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (shape,)
+    try:
+        shape = tuple(as_int(s, name, minimum=0) for s in shape)
+    except TypeError:
+        raise TypeError(f"`{name}` must be a tuple of non-negative ints; got {shape!r}.") from None
+    return shape

@@ -1,0 +1,159 @@
+"""The result object returned by every fit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+
+__all__ = ["FitResult"]
+
+
+def import_matplotlib():
+    """Import ``matplotlib.pyplot`` lazily, with an install hint when it is missing."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - exercised only without matplotlib
+        raise ImportError(
+            "plotting needs matplotlib: install it with `pip install \"ple_stats[plot]\"` "
+            "(or `pip install matplotlib`)."
+        ) from exc
+    return plt
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """Result of a fit by maximum likelihood (``"mle"``) or PLE (``"ple"``).
+
+    Attributes
+    ----------
+    params : NamedTuple
+        Fitted parameters in constructor order, so ``mu, sigma = res.params``
+        works. Each field is a float for 1-D input and an array of the batch
+        shape ``x.shape[:-1]`` otherwise.
+    dist : Distribution
+        The fitted distribution (same class as the one fitted), ready to
+        ``.sample()``.
+    method : str
+        ``"mle"`` or ``"ple"``.
+    n : int
+        Sample size (length of the last axis of the data).
+    info : dict
+        Diagnostics: always ``"estimator"`` (how it was computed) and
+        ``"fixed"`` (names of the parameters held fixed); iterative methods
+        add ``"residual"``, ``"n_iter"``, ``"converged"``, ``"mc_se"``, ...
+
+    Examples
+    --------
+    >>> from ple_stats import Exponential
+    >>> res = Exponential.fit_ple([0.5, 1.5, 2.0, 4.0])
+    >>> res.method, res.n
+    ('ple', 4)
+    >>> round(res.params.rate, 4)
+    0.375
+    >>> (rate,) = res.params
+    """
+
+    params: NamedTuple
+    dist: Any
+    method: str
+    n: int
+    info: dict = field(default_factory=dict)
+    refit: Callable | None = field(default=None, repr=False, compare=False)
+    """The estimator as a callable ``x -> FitResult`` (same options and fixed
+    parameters); used for parametric-bootstrap uncertainty."""
+
+    @property
+    def batch_shape(self) -> tuple:
+        """Shape of the batch of data sets that was fitted (``()`` for 1-D data)."""
+        return self.dist.batch_shape
+
+    def __repr__(self):
+        fields = ", ".join(
+            f"{name}={_short(value)}" for name, value in zip(self.params._fields, self.params)
+        )
+        return (f"FitResult({type(self.dist).__name__}, method={self.method!r}, n={self.n}, "
+                f"{fields})")
+
+    def plot(self, x=None, *, ax=None, bins="auto", max_curves=10):
+        """Plot the fitted density (or mass function), over a histogram of ``x`` if given.
+
+        Parameters
+        ----------
+        x : array_like of shape (n,), optional
+            Data to show as a normalised histogram behind the fitted curve.
+        ax : matplotlib Axes, optional
+            Axes to draw on; a new figure is made when omitted.
+        bins : int or str
+            Histogram bins, passed to ``Axes.hist``.
+        max_curves : int
+            For a batch of fits, at most this many curves are drawn.
+
+        Returns
+        -------
+        ax : matplotlib Axes
+        """
+        plt = import_matplotlib()
+        if ax is None:
+            _, ax = plt.subplots(figsize=(5, 3.5))
+        dist = self.dist
+        if x is not None:
+            data = np.asarray(x, dtype=float).ravel()
+            ax.hist(data, bins=bins, density=True, alpha=0.35, color="0.5", label="data")
+        grid = dist._plot_grid(None if x is None else np.asarray(x, dtype=float))
+        values = np.exp(dist.logpdf(grid[..., :]))
+        values = values.reshape(-1, grid.shape[-1])
+        grids = np.broadcast_to(grid, values.shape[:-1] + grid.shape[-1:]).reshape(values.shape)
+        for i in range(min(max_curves, values.shape[0])):
+            style = dict(drawstyle="steps-mid") if dist._discrete else {}
+            ax.plot(grids[i], values[i], label=f"{self.method.upper()} fit" if i == 0 else None,
+                    **style)
+        ax.set_xlabel("x")
+        ax.set_ylabel("probability" if dist._discrete else "density")
+        ax.set_title(f"{type(dist).__name__}: {self.method.upper()} fit (n = {self.n})")
+        ax.legend()
+        return ax
+
+    def confidence_interval(self, confidence_level=0.95, *, n_resamples=1000, rng=None):
+        """Parametric-bootstrap standard errors and percentile confidence intervals.
+
+        ``n_resamples`` data sets of size ``n`` are drawn from the fitted
+        distribution and refitted with the same estimator (same method,
+        options and fixed parameters); the spread of the refits gives the
+        standard error and the percentile interval of each parameter.
+
+        Parameters
+        ----------
+        confidence_level : float
+            In (0, 1); default 0.95.
+        n_resamples : int
+            Number of bootstrap refits B (at least 2).
+        rng : None, int or numpy.random.Generator
+            Randomness of the resampling.
+
+        Returns
+        -------
+        ConfidenceInterval
+            Named tuple ``(low, high, standard_error)``, each a parameter named
+            tuple of the batch shape.
+
+        Examples
+        --------
+        >>> from ple_stats import Exponential
+        >>> x = Exponential(rate=2.0).sample(50, rng=0)
+        >>> ci = Exponential.fit_ple(x).confidence_interval(n_resamples=200, rng=1)
+        >>> bool(ci.low.rate < 2.0 < ci.high.rate)
+        True
+        """
+        from ._uncertainty import parametric_bootstrap_ci
+
+        return parametric_bootstrap_ci(self, confidence_level=confidence_level,
+                                       n_resamples=n_resamples, rng=rng)
+
+
+def _short(value):
+    arr = np.asarray(value)
+    if arr.ndim == 0:
+        return f"{arr.item():.6g}"
+    return f"<array {arr.shape}>"

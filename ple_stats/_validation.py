@@ -1,0 +1,171 @@
+"""Input validation at the public boundary.
+
+Every public entry point normalises its inputs here once; the inner code
+trusts what it receives. Messages follow one style: they name the argument,
+the constraint and the offending value, e.g. "`sigma` must be positive; got -1.0."
+"""
+
+from __future__ import annotations
+
+import numbers
+import operator
+
+import numpy as np
+
+__all__ = [
+    "Constraint",
+    "REAL",
+    "POSITIVE",
+    "UNIT_INTERVAL",
+    "as_rng",
+    "as_data",
+    "as_int",
+    "as_param",
+    "fmt_value",
+]
+
+
+def fmt_value(value) -> str:
+    """Short printable form of a scalar or array, for error messages."""
+    arr = np.asarray(value)
+    if arr.ndim == 0:
+        return repr(arr.item())
+    flat = arr.ravel()
+    if flat.size <= 4:
+        return np.array2string(arr, separator=", ")
+    return f"array of shape {arr.shape}"
+
+
+class Constraint:
+    """The domain of one distribution parameter.
+
+    Parameters
+    ----------
+    description : str
+        Words for error messages ("positive", "in (0, 1]").
+    lower, upper : float
+        Bounds of the domain.
+    lower_open, upper_open : bool
+        Whether each bound is excluded.
+    """
+
+    def __init__(self, description, lower=-np.inf, upper=np.inf, *, lower_open=True,
+                 upper_open=True):
+        self.description = description
+        self.lower = lower
+        self.upper = upper
+        self.lower_open = lower_open
+        self.upper_open = upper_open
+
+    def contains(self, value):
+        """Boolean mask: which entries of ``value`` lie in the domain (finite ones only)."""
+        value = np.asarray(value, dtype=float)
+        low_ok = value > self.lower if self.lower_open else value >= self.lower
+        up_ok = value < self.upper if self.upper_open else value <= self.upper
+        return np.isfinite(value) & low_ok & up_ok
+
+    def check(self, value, name):
+        """Raise ``ValueError`` naming ``name`` unless every entry lies in the domain."""
+        ok = self.contains(value)
+        if not np.all(ok):
+            bad = np.asarray(value)[~ok] if np.ndim(value) else value
+            raise ValueError(
+                f"`{name}` must be {self.description}; got {fmt_value(value)}"
+                + ("" if np.ndim(value) == 0 else f" (offending value {fmt_value(bad.flat[0])})")
+                + "."
+            )
+
+    def __repr__(self):
+        return f"Constraint({self.description!r})"
+
+
+REAL = Constraint("finite")
+POSITIVE = Constraint("positive", 0.0)
+UNIT_INTERVAL = Constraint("in (0, 1]", 0.0, 1.0, upper_open=False)
+
+
+def as_rng(rng, name="rng") -> np.random.Generator:
+    """Normalise ``rng`` (None, int, SeedSequence or Generator) to a Generator."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, (numbers.Integral, np.random.SeedSequence)):
+        if isinstance(rng, numbers.Integral) and not isinstance(rng, bool) and rng < 0:
+            raise ValueError(f"`{name}` must be a non-negative integer seed; got {rng}.")
+        if isinstance(rng, bool):
+            raise TypeError(f"`{name}` must be None, an int or a numpy Generator; got a bool.")
+        return np.random.default_rng(rng)
+    raise TypeError(
+        f"`{name}` must be None, an int, a numpy SeedSequence or a numpy Generator; "
+        f"got {type(rng).__name__}."
+    )
+
+
+def as_int(value, name, *, minimum=None) -> int:
+    """Validate an integer argument (not bool), optionally with a minimum."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        try:
+            if isinstance(value, bool):
+                raise TypeError
+            value = operator.index(value)
+        except TypeError:
+            raise TypeError(f"`{name}` must be an integer; got {type(value).__name__}.") from None
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"`{name}` must be at least {minimum}; got {value}.")
+    return value
+
+
+def _as_float_array(value, name) -> np.ndarray:
+    """Convert to a float64 array, raising TypeError for non-numeric input."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"`{name}` must be numeric; got {type(value).__name__}.")
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # ragged nested lists and the like
+        raise ValueError(f"`{name}` could not be converted to an array: {exc}") from None
+    if arr.dtype == bool:
+        raise TypeError(f"`{name}` must be numeric; got booleans.")
+    if arr.dtype.kind == "c":
+        raise TypeError(f"`{name}` must be real; got complex values.")
+    if arr.dtype.kind not in "iuf":
+        if arr.dtype.kind == "O":
+            try:
+                return arr.astype(np.float64)
+            except (TypeError, ValueError):
+                pass
+        raise TypeError(f"`{name}` must be numeric; got an array of dtype {arr.dtype}.")
+    return arr.astype(np.float64, copy=False)
+
+
+def as_param(value, name, constraint: Constraint) -> np.ndarray:
+    """Validate one distribution parameter: numeric, finite, inside its domain."""
+    arr = _as_float_array(value, name)
+    constraint.check(arr, name)
+    return arr
+
+
+def as_data(x, name="x") -> np.ndarray:
+    """Validate a data array: numeric, at least 1-D, non-empty, finite.
+
+    Observations lie along the last axis. Returns a float64 array (a view
+    when the input already is one).
+    """
+    arr = _as_float_array(x, name)
+    if arr.ndim == 0:
+        raise ValueError(
+            f"`{name}` must have at least one dimension (observations along the last axis); "
+            f"got a scalar {fmt_value(arr)}."
+        )
+    if arr.shape[-1] == 0:
+        raise ValueError(f"`{name}` is empty: it has no observations along its last axis "
+                         f"(shape {arr.shape}).")
+    if arr.size == 0:
+        raise ValueError(f"`{name}` is empty (shape {arr.shape}).")
+    finite = np.isfinite(arr)
+    if not finite.all():
+        n_bad = int(arr.size - np.count_nonzero(finite))
+        raise ValueError(
+            f"`{name}` contains {n_bad} non-finite value(s) (nan or inf), "
+            f"e.g. {fmt_value(arr[~finite][0])}."
+        )
+    return arr
