@@ -19,6 +19,7 @@ from ._geometric import Geometric
 from ._laplace import Laplace
 from ._pareto import Pareto
 from ._result import FitResult
+from ._scipy_route import fit_ple
 from ._uniform import Uniform
 from ._warnings import ConvergenceWarning, DegenerateDataWarning, PLEWarning
 
@@ -33,6 +34,7 @@ __all__ = [
     "Exponential",
     "Pareto",
     "FitResult",
+    "fit_ple",
     "PLEWarning",
     "ConvergenceWarning",
     "DegenerateDataWarning",

@@ -24,7 +24,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ._result import FitResult
+from ._result import FitResult, Refit
 from ._validation import Constraint, as_data, as_int, as_param, as_rng, fmt_value
 
 __all__ = ["Distribution"]
@@ -228,7 +228,7 @@ class Distribution:
         params = cls._mle(x, fixed)
         return cls._make_result(
             params, x, fixed, "mle", {"estimator": "closed-form maximum likelihood"},
-            refit=functools.partial(cls.fit_mle, **_fixed_kwargs(fixed)),
+            refit=Refit(functools.partial(cls.fit_mle, **_fixed_kwargs(fixed))),
         )
 
     @classmethod
@@ -282,7 +282,7 @@ class Distribution:
             info = {"estimator": "closed-form PLE", **options}
             refit = functools.partial(cls.fit_ple, method="analytic", **options,
                                       **_fixed_kwargs(fixed))
-            return cls._make_result(params, x, fixed, "ple", info, refit=refit)
+            return cls._make_result(params, x, fixed, "ple", info, refit=Refit(refit))
         from ._bootstrap import fit_bootstrap
 
         return fit_bootstrap(cls, x, fixed, options, m=m, rng=rng)
@@ -334,6 +334,16 @@ class Distribution:
     @classmethod
     def _check_data(cls, x, fixed):
         """Support checks; families override."""
+
+    @classmethod
+    def _ple_statistic_transform(cls, options):
+        """Maps ``name -> g`` for parameters whose PLE is unbiased for ``g(param)``.
+
+        The data-driven PLE averages ``g(T(Y))`` over synthetic data sets, so
+        the parametrisation in which the estimate is unbiased is ``g``; the
+        default is the identity for every parameter.
+        """
+        return {}
 
     @classmethod
     def _min_n(cls, kind, fixed, options):

@@ -119,6 +119,10 @@ class Gaussian(Distribution):
         return sigma**2
 
     @classmethod
+    def _ple_statistic_transform(cls, options):
+        return {"sigma": np.square} if options["parametrization"] == "variance" else {}
+
+    @classmethod
     def _min_n(cls, kind, fixed, options):
         return 2 if (kind == "ple" and not fixed) else 1
 

@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["FitResult"]
+__all__ = ["FitResult", "Refit"]
+
+
+class Refit:
+    """The estimator behind a fit, as a picklable callable ``refit(x, rng=None)``.
+
+    ``func`` is called with the same options and fixed parameters as the
+    original fit; ``random`` says whether it consumes randomness (then ``rng``
+    is passed on).
+    """
+
+    def __init__(self, func, *, random=False):
+        self.func = func
+        self.random = random
+
+    def __call__(self, x, rng=None):
+        return self.func(x, rng=rng) if self.random else self.func(x)
 
 
 def import_matplotlib():
@@ -60,20 +76,21 @@ class FitResult:
     method: str
     n: int
     info: dict = field(default_factory=dict)
-    refit: Callable | None = field(default=None, repr=False, compare=False)
+    refit: Refit | None = field(default=None, repr=False, compare=False)
     """The estimator as a callable ``x -> FitResult`` (same options and fixed
     parameters); used for parametric-bootstrap uncertainty."""
 
     @property
     def batch_shape(self) -> tuple:
         """Shape of the batch of data sets that was fitted (``()`` for 1-D data)."""
-        return self.dist.batch_shape
+        return np.shape(self.params[0])
 
     def __repr__(self):
         fields = ", ".join(
             f"{name}={_short(value)}" for name, value in zip(self.params._fields, self.params)
         )
-        return (f"FitResult({type(self.dist).__name__}, method={self.method!r}, n={self.n}, "
+        name = getattr(getattr(self.dist, "dist", None), "name", type(self.dist).__name__)
+        return (f"FitResult({name}, method={self.method!r}, n={self.n}, "
                 f"{fields})")
 
     def plot(self, x=None, *, ax=None, bins="auto", max_curves=10):
@@ -101,17 +118,25 @@ class FitResult:
         if x is not None:
             data = np.asarray(x, dtype=float).ravel()
             ax.hist(data, bins=bins, density=True, alpha=0.35, color="0.5", label="data")
-        grid = dist._plot_grid(None if x is None else np.asarray(x, dtype=float))
-        values = np.exp(dist.logpdf(grid[..., :]))
+        if hasattr(dist, "_plot_grid"):
+            grid = dist._plot_grid(None if x is None else np.asarray(x, dtype=float))
+            values = np.exp(dist.logpdf(grid))
+            discrete = dist._discrete
+        else:  # a frozen scipy distribution (ple_stats.fit_ple on a scipy family)
+            grid = np.linspace(np.min(dist.ppf(0.001)), np.max(dist.ppf(0.999)), 400)
+            values = np.asarray(dist.pdf(grid[:, None] if self.batch_shape else grid))
+            values = values.T if self.batch_shape else values
+            discrete = False
         values = values.reshape(-1, grid.shape[-1])
         grids = np.broadcast_to(grid, values.shape[:-1] + grid.shape[-1:]).reshape(values.shape)
         for i in range(min(max_curves, values.shape[0])):
-            style = dict(drawstyle="steps-mid") if dist._discrete else {}
+            style = dict(drawstyle="steps-mid") if discrete else {}
             ax.plot(grids[i], values[i], label=f"{self.method.upper()} fit" if i == 0 else None,
                     **style)
         ax.set_xlabel("x")
-        ax.set_ylabel("probability" if dist._discrete else "density")
-        ax.set_title(f"{type(dist).__name__}: {self.method.upper()} fit (n = {self.n})")
+        ax.set_ylabel("probability" if discrete else "density")
+        name = type(dist).__name__ if hasattr(dist, "_plot_grid") else dist.dist.name
+        ax.set_title(f"{name}: {self.method.upper()} fit (n = {self.n})")
         ax.legend()
         return ax
 

@@ -53,7 +53,7 @@ class Uniform(Distribution):
     >>> round(Uniform.fit_mle(x, low=0.0).params.high, 4)
     0.9351
     >>> round(Uniform.fit_ple(x, low=0.0).params.high, 4)
-    1.0216
+    0.9818
     """
 
     _param_names = ("low", "high")

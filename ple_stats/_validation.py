@@ -50,12 +50,40 @@ class Constraint:
     """
 
     def __init__(self, description, lower=-np.inf, upper=np.inf, *, lower_open=True,
-                 upper_open=True):
+                 upper_open=True, transform="identity"):
         self.description = description
         self.lower = lower
         self.upper = upper
         self.lower_open = lower_open
         self.upper_open = upper_open
+        self.transform = transform
+
+    def to_unconstrained(self, value):
+        """Map values of the domain to the real line (identity, log or logit)."""
+        value = np.asarray(value, dtype=float)
+        if self.transform == "log":
+            return np.log(value)
+        if self.transform == "logit":
+            return np.log(value) - np.log1p(-value)
+        return value
+
+    def from_unconstrained(self, u):
+        """Inverse of :meth:`to_unconstrained`."""
+        u = np.asarray(u, dtype=float)
+        if self.transform == "log":
+            return np.exp(u)
+        if self.transform == "logit":
+            return 0.5 * (1.0 + np.tanh(0.5 * u))
+        return u
+
+    def jacobian(self, value):
+        """d value / d u at ``value`` (for the delta method)."""
+        value = np.asarray(value, dtype=float)
+        if self.transform == "log":
+            return value
+        if self.transform == "logit":
+            return value * (1.0 - value)
+        return np.ones_like(value)
 
     def contains(self, value):
         """Boolean mask: which entries of ``value`` lie in the domain (finite ones only)."""
@@ -80,8 +108,8 @@ class Constraint:
 
 
 REAL = Constraint("finite")
-POSITIVE = Constraint("positive", 0.0)
-UNIT_INTERVAL = Constraint("in (0, 1]", 0.0, 1.0, upper_open=False)
+POSITIVE = Constraint("positive", 0.0, transform="log")
+UNIT_INTERVAL = Constraint("in (0, 1]", 0.0, 1.0, upper_open=False, transform="logit")
 
 
 def as_rng(rng, name="rng") -> np.random.Generator:
