@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 OUT    ?= results
+DEMO_ARGS ?=
 
 .PHONY: demo test test-fast bench docs clean
 
@@ -26,7 +27,7 @@ $(VENV)/.stamp-docs: pyproject.toml $(VENV)/.stamp-dev
 
 ## demo: the main job, the MADness reproduction (figures and tables into $(OUT)/)
 demo: $(VENV)/.stamp-plot
-	$(VENV)/bin/ple-stats reproduce madness --out $(OUT)/madness
+	$(VENV)/bin/ple-stats reproduce madness --out $(OUT)/madness --n-jobs 2 $(DEMO_ARGS)
 
 ## test: install what the tests need, then run the whole suite
 test: $(VENV)/.stamp-dev

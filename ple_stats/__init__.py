@@ -20,6 +20,8 @@ from ._laplace import Laplace
 from ._pareto import Pareto
 from ._result import FitResult
 from ._scipy_route import fit_ple
+from ._simulate import simulate
+from ._simulation_result import SimulationResult
 from ._uniform import Uniform
 from ._warnings import ConvergenceWarning, DegenerateDataWarning, PLEWarning
 
@@ -35,6 +37,8 @@ __all__ = [
     "Pareto",
     "FitResult",
     "fit_ple",
+    "simulate",
+    "SimulationResult",
     "PLEWarning",
     "ConvergenceWarning",
     "DegenerateDataWarning",

@@ -14,11 +14,12 @@ converges to machine precision. The unknowns are kept inside their domains by
 solving in unconstrained coordinates (log for positive parameters).
 
 Discrete families (Geometric) have a step-function ``b_m`` under common random
-numbers. For them the iterated bootstrap ``theta <- theta + g(T(x)) - b_m(theta)``
-is run with fresh synthetic data at every iteration and the iterates after a
-burn-in are averaged (Polyak-Ruppert stochastic approximation); the average
-converges to the root of the exact binding function as the number of
-iterations grows, and its Monte Carlo error is reported.
+numbers, so derivatives are useless; but ``b_m`` is monotone in the single
+parameter and its steps are tiny (about ``1/(m n)`` of the range) next to its
+Monte Carlo error. For them the equation is solved by a bracketed
+root finder (Illinois) on the same common random numbers, which converges to
+the crossing point; the Monte Carlo error uses the slope of ``b_m`` over a
+window much wider than its steps.
 """
 
 from __future__ import annotations
@@ -37,8 +38,6 @@ __all__ = ["fit_bootstrap", "BindingProblem", "chunk_slices"]
 
 #: Synthetic draws processed at once (per chunk of data sets): m * chunk * n.
 _MAX_DRAWS_PER_CHUNK = 2**22
-_SA_BURN_IN = 10
-_SA_AVERAGED = 40
 
 
 class BindingProblem:
@@ -82,6 +81,13 @@ class BindingProblem:
         synthetic = self.cls._from_base(base, *params)
         fixed = {k: np.broadcast_to(v, base.shape[:-1]) for k, v in self.fixed.items()}
         return self.statistic(synthetic, fixed)
+
+    def subset(self, index):
+        """The same problem restricted to the data sets ``index`` of the batch."""
+        sub = object.__new__(BindingProblem)
+        sub.__dict__.update(self.__dict__)
+        sub.fixed = {name: value[index] for name, value in self.fixed.items()}
+        return sub
 
     def to_u(self, theta):
         return np.stack([c.to_unconstrained(theta[..., j])
@@ -129,7 +135,7 @@ def fit_bootstrap(cls, x, fixed, options, *, m, rng, tol=1e-10, max_iter=50):
     residual = np.empty(size)
     converged = np.empty(size, dtype=bool)
     n_iter = 0
-    solve = _solve_stochastic if cls._discrete else _solve_common_random_numbers
+    solve = _solve_monotone if cls._discrete else _solve_common_random_numbers
     for part in chunk_slices(size, m, n):
         sub = BindingProblem(cls, {k_: v[part] for k_, v in flat_fixed.items()}, options, n)
         out = solve(sub, flat_x[part], m, rng, tol=tol, max_iter=max_iter)
@@ -146,8 +152,8 @@ def fit_bootstrap(cls, x, fixed, options, *, m, rng, tol=1e-10, max_iter=50):
     se = {name: (mc_se[:, problem.free.index(name)].reshape(batch) if name in problem.free
                  else np.zeros(batch)) for name in cls._param_names}
     info = {
-        "estimator": ("iterated bootstrap PLE with fresh draws and averaging"
-                      if cls._discrete else "bootstrap PLE with common random numbers"),
+        "estimator": ("bootstrap PLE with common random numbers"
+                      + (" (bracketed root finder)" if cls._discrete else "")),
         "m": m,
         "residual": _unbox(residual.reshape(batch)),
         "n_iter": n_iter,
@@ -228,27 +234,70 @@ def target_to_theta_start(problem, x):
     return np.stack([np.asarray(mle[name], dtype=float) for name in problem.free], axis=-1)
 
 
-def _solve_stochastic(problem, x, m, rng, *, tol, max_iter):
-    """Iterated bootstrap with fresh draws and Polyak averaging (discrete families)."""
+def _solve_monotone(problem, x, m, rng, *, tol, max_iter):
+    """Bracketed solve of b_m(theta) = g(T(x)) for one parameter in (lower, upper].
+
+    Used for discrete families, whose simulated binding function is a monotone
+    increasing step function of the parameter under common random numbers.
+    """
+    if len(problem.free) != 1 or not np.isfinite(problem.constraints[0].upper):
+        raise NotImplementedError("the bracketed bootstrap solver handles one parameter "
+                                  "in a bounded interval")
+    # Closing the bracket further than 1e-7 (relative) buys nothing: the Monte Carlo
+    # error of the root is several orders of magnitude larger, and below the width
+    # of one step of b_m the iteration can only bisect.
+    tol = max(tol, 1e-7)
     size, n = x.shape
-    target = problem.statistic(x, problem.fixed)
-    theta = target_to_theta_start(problem, x)
-    lower = np.array([c.lower for c in problem.constraints])
-    upper = np.array([c.upper for c in problem.constraints])
-    tiny = 1e-12
-    iterates, gaps = [], []
-    for it in range(_SA_BURN_IN + _SA_AVERAGED):
-        base = problem.cls._draw_base(rng, (m, size, n))
-        gap = target - problem.simulate(theta, base).mean(axis=0)
-        theta = np.clip(theta + gap, lower + tiny, upper)
-        if it >= _SA_BURN_IN:
-            iterates.append(theta)
-            gaps.append(gap)
-    iterates = np.stack(iterates)
-    estimate = iterates.mean(axis=0)
-    se = iterates.std(axis=0, ddof=1) / np.sqrt(_SA_AVERAGED)
-    mean_gap = np.max(np.abs(np.mean(gaps, axis=0)), axis=-1)
-    # Converged: the average gap is within Monte Carlo error of zero.
-    gap_se = np.max(np.std(gaps, axis=0, ddof=1), axis=-1) / np.sqrt(_SA_AVERAGED)
-    converged = mean_gap <= 4.0 * gap_se + tol
-    return estimate, se, mean_gap, converged, _SA_BURN_IN + _SA_AVERAGED
+    base = problem.cls._draw_base(rng, (m, size, n))
+    target = problem.statistic(x, problem.fixed)[:, 0]
+    upper = problem.constraints[0].upper
+
+    def f(theta, idx=slice(None)):
+        sub = problem if isinstance(idx, slice) else problem.subset(idx)
+        return sub.simulate(theta[:, None], base[:, idx]).mean(axis=0)[:, 0] - target[idx]
+
+    hi = np.full(size, upper)
+    f_hi = f(hi)  # >= 0: the statistic cannot exceed its value at the upper end
+    lo = 0.5 * np.minimum(target, upper)
+    f_lo = f(lo)
+    for _ in range(200):
+        bad = f_lo > 0
+        if not bad.any():
+            break
+        lo = np.where(bad, 0.5 * lo, lo)
+        f_lo = np.where(bad, f(lo), f_lo)
+    exact = f_hi <= 0  # the statistic is at its maximum: the root is the upper end
+    side = np.zeros(size)
+    done = exact.copy()
+    n_iter = 0
+    for n_iter in range(1, 4 * max_iter + 1):
+        idx = np.flatnonzero(~done)
+        if idx.size == 0:
+            break
+        a, b, fa, fb = lo[idx], hi[idx], f_lo[idx], f_hi[idx]
+        denom = fb - fa
+        mid = np.where(denom > 0, (a * fb - b * fa) / np.where(denom > 0, denom, 1.0),
+                       0.5 * (a + b))
+        mid = np.clip(mid, a, b)
+        f_mid = f(mid, idx)
+        left = f_mid < 0
+        s = side[idx]
+        fb = np.where(left & (s == 1), 0.5 * fb, fb)
+        fa = np.where(~left & (s == -1), 0.5 * fa, fa)
+        lo[idx], f_lo[idx] = np.where(left, mid, a), np.where(left, f_mid, fa)
+        hi[idx], f_hi[idx] = np.where(left, b, mid), np.where(left, fb, f_mid)
+        side[idx] = np.where(left, 1, -1)
+        done[idx] = (hi[idx] - lo[idx] <= tol * hi[idx]) | (f_mid == 0)
+    theta = np.where(exact, upper, 0.5 * (lo + hi))
+    # A step function's residual is not zero at its crossing: report the jump there.
+    residual = np.abs(f(theta))
+    converged = done
+    # Monte Carlo error: sd of the statistic over the m sets / sqrt(m) / slope, the
+    # slope taken over +-5% of theta (far wider than the steps of b_m).
+    h = 0.05 * theta
+    lo_t, hi_t = np.maximum(theta - h, 1e-300), np.minimum(theta + h, upper)
+    slope = (f(hi_t) - f(lo_t)) / np.maximum(hi_t - lo_t, 1e-300)
+    sims = problem.simulate(theta[:, None], base)[..., 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = np.where(exact, 0.0, sims.std(axis=0, ddof=1) / np.sqrt(m) / slope)
+    return theta[:, None], se[:, None], residual, converged, n_iter

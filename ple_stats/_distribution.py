@@ -368,7 +368,9 @@ class Distribution:
         batch = x.shape[:-1]
         values = []
         for name in cls._param_names:
-            value = fixed[name] if name in fixed else np.broadcast_to(params[name], batch)
+            value = np.asarray(fixed[name] if name in fixed else params[name], dtype=np.float64)
+            if value.shape != batch:
+                value = np.broadcast_to(value, batch)
             ok = cls._constraints[name].contains(value)
             if not ok.all():
                 where = np.argwhere(~ok)
@@ -380,8 +382,9 @@ class Distribution:
                     f"{idx} of `x`: the data are degenerate for this estimator "
                     "(e.g. all observations equal)."
                 )
-            values.append(np.asarray(value, dtype=np.float64))
-        dist = cls._from_trusted(values)
+            values.append(_frozen(value))
+        dist = object.__new__(cls)
+        dist._values = tuple(values)
         dist._check_joint(*dist._values)
         info = {**info, "fixed": tuple(fixed)}
         return FitResult(params=dist.params, dist=dist, method=method, n=x.shape[-1],

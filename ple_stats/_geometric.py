@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import hyp2f1, xlog1py
 
 from ._distribution import Distribution
 from ._validation import UNIT_INTERVAL, as_int
@@ -20,6 +19,8 @@ def _hyp2f1_11(n, z):
     """2F1(1, 1; n + 1; z) for 0 <= z <= 1 and integer n >= 1 (elementwise in z)."""
     z = np.asarray(z, dtype=float)
     if n < _SERIES_FROM_N:
+        from scipy.special import hyp2f1
+
         return hyp2f1(1.0, 1.0, n + 1.0, z)
     # sum_k k! / (n+1)_k z^k; term ratio (k+1) z / (n+1+k) < 1/2 after a few terms
     total = np.ones_like(z)
@@ -176,8 +177,10 @@ class Geometric(Distribution):
     @staticmethod
     def _logpdf(x, p):
         valid = (x >= 1) & (x == np.floor(x))
-        with np.errstate(invalid="ignore"):
-            out = np.log(p) + xlog1py(x - 1.0, -p)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            # (x - 1) * log(1 - p), with 0 * log(0) = 0 at x = 1 (p = 1 gives mass 1 at 1)
+            tail = np.where(x == 1, 0.0, (x - 1.0) * np.log1p(-p))
+            out = np.log(p) + tail
         return np.where(valid, out, -np.inf)
 
     def logpmf(self, x):
@@ -186,8 +189,9 @@ class Geometric(Distribution):
 
     @staticmethod
     def _cdf(x, p):
-        k = np.floor(np.maximum(x, 0.0))
-        return np.where(x >= 1, -np.expm1(xlog1py(k, -p)), 0.0)
+        k = np.floor(np.maximum(x, 1.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(x >= 1, -np.expm1(k * np.log1p(-p)), 0.0)
 
     @staticmethod
     def _mean(p):

@@ -6,7 +6,6 @@ import functools
 import warnings
 
 import numpy as np
-from scipy import integrate, special
 
 from ._distribution import Distribution
 from ._validation import POSITIVE, REAL, as_int
@@ -16,6 +15,8 @@ __all__ = ["Laplace", "laplace_kappa"]
 
 @functools.lru_cache(maxsize=512)
 def _kappa(n: int) -> float:
+    from scipy import integrate, special
+
     if n == 1:
         return 0.0
     k = n // 2
@@ -75,6 +76,18 @@ def laplace_kappa(n):
     0.99949185
     """
     return _kappa(as_int(n, "n", minimum=1))
+
+
+def median(x):
+    """Median along the last axis, equal to ``numpy.median`` (mean of the two middle
+    values for even ``n``) but computed by one partial sort, several times faster
+    on batches of short rows."""
+    n = x.shape[-1]
+    k = n // 2
+    if n % 2:
+        return np.partition(x, k, axis=-1)[..., k]
+    part = np.partition(x, (k - 1, k), axis=-1)
+    return 0.5 * (part[..., k - 1] + part[..., k])
 
 
 class Laplace(Distribution):
@@ -154,10 +167,10 @@ class Laplace(Distribution):
 
     @classmethod
     def _mle(cls, x, fixed):
-        mu = fixed["mu"] if "mu" in fixed else np.median(x, axis=-1)
+        mu = fixed["mu"] if "mu" in fixed else median(x)
         if "b" in fixed:
             return {"mu": mu}
-        return {"mu": mu, "b": np.abs(x - mu[..., None]).mean(axis=-1)}
+        return {"mu": mu, "b": np.abs(x - mu[..., None]).sum(axis=-1) / x.shape[-1]}
 
     @classmethod
     def _ple_analytic(cls, x, fixed):

@@ -114,10 +114,7 @@ def _minimise_chunk(problem, x, penalty, m, rng, max_iter):
         return theta, [values[name] for name in cls._param_names]
 
     def gap_at(theta, index):
-        sub = BindingProblem.__new__(BindingProblem)
-        sub.__dict__.update(problem.__dict__)
-        sub.fixed = {name: v[index] for name, v in problem.fixed.items()}
-        return sub.simulate(theta, base[:, index]).mean(axis=0) - target[index]
+        return problem.subset(index).simulate(theta, base[:, index]).mean(axis=0) - target[index]
 
     def objective(u, index):
         theta, params = params_at(u, index)

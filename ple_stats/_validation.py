@@ -7,6 +7,7 @@ the constraint and the offending value, e.g. "`sigma` must be positive; got -1.0
 
 from __future__ import annotations
 
+import math
 import numbers
 import operator
 
@@ -88,6 +89,11 @@ class Constraint:
     def contains(self, value):
         """Boolean mask: which entries of ``value`` lie in the domain (finite ones only)."""
         value = np.asarray(value, dtype=float)
+        if value.ndim == 0:  # scalar fast path (single fits)
+            v = float(value)
+            ok = (math.isfinite(v) and (v > self.lower if self.lower_open else v >= self.lower)
+                  and (v < self.upper if self.upper_open else v <= self.upper))
+            return np.bool_(ok)
         low_ok = value > self.lower if self.lower_open else value >= self.lower
         up_ok = value < self.upper if self.upper_open else value <= self.upper
         return np.isfinite(value) & low_ok & up_ok
@@ -189,6 +195,10 @@ def as_data(x, name="x") -> np.ndarray:
                          f"(shape {arr.shape}).")
     if arr.size == 0:
         raise ValueError(f"`{name}` is empty (shape {arr.shape}).")
+    # A finite sum proves every entry finite (nan and inf propagate); only when
+    # it is not (or overflowed) is the elementwise check needed.
+    if math.isfinite(np.add.reduce(arr, axis=None)):
+        return arr
     finite = np.isfinite(arr)
     if not finite.all():
         n_bad = int(arr.size - np.count_nonzero(finite))

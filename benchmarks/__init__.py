@@ -1,0 +1,1 @@
+"""asv-style benchmarks of ple_stats; ``python -m benchmarks`` prints the comparison tables."""

@@ -1,0 +1,210 @@
+"""The result of :func:`ple_stats.simulate`: trajectories, summaries, theory, plots, files."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._theory import exact_curves
+
+__all__ = ["SimulationResult"]
+
+_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, eq=False)
+class SimulationResult:
+    """Trajectories of a recursive-refitting simulation.
+
+    Attributes
+    ----------
+    trajectories : ndarray of shape (runs, generations + 1, n_params)
+        ``[:, 0]`` is the truth, ``[:, 1]`` the fit to real data, ``[:, t]``
+        the fit after ``t - 1`` refits on synthetic data.
+    param_names : tuple of str
+    family : str
+    truth : dict
+    n : int
+        Points drawn per generation.
+    estimator : str
+    fixed : tuple of str
+        Parameters held fixed.
+    options : dict
+        ``fit_ple`` options used (``method``, ``m``, ``parametrization``, ...).
+    mode : str
+    fresh_fraction : float
+    """
+
+    trajectories: np.ndarray
+    param_names: tuple
+    family: str
+    truth: dict
+    n: int
+    estimator: str
+    fixed: tuple = ()
+    options: dict = field(default_factory=dict)
+    mode: str = "replace"
+    fresh_fraction: float = 0.0
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def runs(self) -> int:
+        return self.trajectories.shape[0]
+
+    @property
+    def generations(self) -> int:
+        return self.trajectories.shape[1] - 1
+
+    def __repr__(self):
+        return (f"SimulationResult({self.family}, estimator={self.estimator!r}, n={self.n}, "
+                f"runs={self.runs}, generations={self.generations}, mode={self.mode!r})")
+
+    def values(self, param):
+        """Trajectories of one parameter, shape (runs, generations + 1)."""
+        if param not in self.param_names:
+            raise ValueError(f"`param` must be one of {self.param_names}; got {param!r}.")
+        return self.trajectories[..., self.param_names.index(param)]
+
+    # ------------------------------------------------------------------ summaries
+    def mean(self, param):
+        """Mean over runs per generation."""
+        return self.values(param).mean(axis=0)
+
+    def standard_error(self, param):
+        """Standard error of :meth:`mean` per generation (zero with a single run)."""
+        values = self.values(param)
+        if self.runs < 2:
+            return np.zeros(values.shape[1])
+        return values.std(axis=0, ddof=1) / np.sqrt(self.runs)
+
+    def median(self, param):
+        """Median over runs per generation."""
+        return np.median(self.values(param), axis=0)
+
+    def mean_log(self, param):
+        """Mean of ``log(theta_t)`` over runs per generation (positive parameters only)."""
+        values = self.values(param)
+        if np.any(values <= 0):
+            raise ValueError(f"`{param}` takes non-positive values; its log is undefined.")
+        return np.log(values).mean(axis=0)
+
+    def standard_error_log(self, param):
+        """Standard error of :meth:`mean_log`."""
+        values = self.values(param)
+        if np.any(values <= 0):
+            raise ValueError(f"`{param}` takes non-positive values; its log is undefined.")
+        if self.runs < 2:
+            return np.zeros(values.shape[1])
+        return np.log(values).std(axis=0, ddof=1) / np.sqrt(self.runs)
+
+    def theory(self):
+        """Exact ``E[theta_t]`` (and ``E[log theta_t]``) curves where known (SPEC §2).
+
+        Returns ``{param: {"mean": ..., "mean_log": ...}}``; empty when no
+        exact result applies (other loop modes, custom estimators, the
+        Geometric family). For ``estimator="ple"`` the curves are those of the
+        analytic PLE; a bootstrap PLE approximates them within its Monte
+        Carlo error.
+        """
+        if self.mode != "replace" or self.estimator not in ("mle", "ple"):
+            return {}
+        if "penalty" in self.options:
+            return {}
+        return exact_curves(self.family, self.truth, self.n, self.generations,
+                            estimator=self.estimator, fixed=self.fixed, options=self.options)
+
+    def summary(self, param):
+        """Per-generation table: generation, mean, standard error, median, theory."""
+        table = {
+            "generation": np.arange(self.generations + 1),
+            "mean": self.mean(param),
+            "se": self.standard_error(param),
+            "median": self.median(param),
+        }
+        if np.all(self.values(param) > 0):
+            table["mean_log"] = self.mean_log(param)
+            table["se_log"] = self.standard_error_log(param)
+        for key, curve in self.theory().get(param, {}).items():
+            table[f"theory_{key}"] = curve
+        return table
+
+    # ------------------------------------------------------------------ plotting
+    def plot(self, param=None, *, ax=None, label=None, color=None, theory=True, log=False):
+        """Mean ± standard error (band), median (dashed) and theory (dotted) per generation.
+
+        Parameters
+        ----------
+        param : str, optional
+            Parameter to show; default the last free one.
+        ax : matplotlib Axes, optional
+        label : str, optional
+            Legend label (default: the estimator).
+        color : optional
+        theory : bool
+            Overlay the exact expectation where known.
+        log : bool
+            Plot ``E[log theta_t]`` instead of ``E[theta_t]``.
+
+        Returns
+        -------
+        ax : matplotlib Axes
+        """
+        from ._result import import_matplotlib
+
+        plt = import_matplotlib()
+        if param is None:
+            free = [p for p in self.param_names if p not in self.fixed]
+            param = free[-1]
+        if ax is None:
+            _, ax = plt.subplots(figsize=(5, 3.5))
+        label = label or self.estimator.upper()
+        t = np.arange(self.generations + 1)
+        if log:
+            mean, se = self.mean_log(param), self.standard_error_log(param)
+            median = np.log(self.median(param))
+        else:
+            mean, se, median = self.mean(param), self.standard_error(param), self.median(param)
+        (line,) = ax.plot(t, mean, color=color, label=f"{label} mean ± s.e.")
+        ax.fill_between(t, mean - se, mean + se, color=line.get_color(), alpha=0.25, lw=0)
+        ax.plot(t, median, color=line.get_color(), ls="--", lw=1, label=f"{label} median")
+        curves = self.theory().get(param, {}) if theory else {}
+        key = "mean_log" if log else "mean"
+        if key in curves:
+            ax.plot(t, curves[key], color="k", ls=":", lw=1.2, label=f"{label} exact")
+        ax.set_xlabel("generation")
+        ax.set_ylabel(f"log {param}" if log else param)
+        ax.set_title(f"{self.family} (n = {self.n})")
+        return ax
+
+    # ------------------------------------------------------------------ files
+    def save(self, path):
+        """Write to a portable ``.npz`` file (arrays plus JSON metadata), atomically."""
+        from ._simulate import _atomic_write
+
+        meta = {
+            "format_version": _FORMAT_VERSION,
+            "param_names": list(self.param_names), "family": self.family,
+            "truth": self.truth, "n": self.n, "estimator": self.estimator,
+            "fixed": list(self.fixed), "options": self.options, "mode": self.mode,
+            "fresh_fraction": self.fresh_fraction,
+        }
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, trajectories=self.trajectories,
+                            metadata=np.array(json.dumps(meta)))
+        _atomic_write(os.fspath(path), buffer.getvalue())
+
+    @classmethod
+    def load(cls, path):
+        """Read a file written by :meth:`save`."""
+        with np.load(os.fspath(path), allow_pickle=False) as data:
+            meta = json.loads(str(data["metadata"]))
+            trajectories = data["trajectories"]
+        if meta.pop("format_version", None) != _FORMAT_VERSION:
+            raise ValueError(f"{path!r} is not a SimulationResult file of a known version.")
+        meta["param_names"] = tuple(meta["param_names"])
+        meta["fixed"] = tuple(meta["fixed"])
+        return cls(trajectories=trajectories, **meta)

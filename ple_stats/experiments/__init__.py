@@ -1,0 +1,10 @@
+"""Reproductions of the paper's experiments, as functions with parameters.
+
+Each ``reproduce_*`` function writes figures (PNG and PDF) and the plotted
+numbers (CSV and JSON) into an output directory and returns the paths. The
+command line exposes them as ``ple-stats reproduce NAME``.
+"""
+
+from ._madness import MADNESS_PANELS, reproduce_gaussian_std, reproduce_madness
+
+__all__ = ["MADNESS_PANELS", "reproduce_madness", "reproduce_gaussian_std"]

@@ -1,0 +1,39 @@
+"""Writing experiment outputs: tables, metadata and figures."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+
+from .._simulate import _atomic_write
+
+__all__ = ["write_csv", "write_json", "save_figure"]
+
+
+def write_csv(path, rows):
+    """Write a list of dicts (same keys) as CSV, atomically."""
+    if not rows:
+        raise ValueError("no rows to write.")
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    _atomic_write(os.fspath(path), buffer.getvalue().encode())
+    return os.fspath(path)
+
+
+def write_json(path, obj):
+    _atomic_write(os.fspath(path), json.dumps(obj, indent=2, default=str).encode())
+    return os.fspath(path)
+
+
+def save_figure(fig, out_dir, stem):
+    """Save ``fig`` as ``stem.png`` and ``stem.pdf`` in ``out_dir``; returns both paths."""
+    paths = []
+    for ext in ("png", "pdf"):
+        path = os.path.join(out_dir, f"{stem}.{ext}")
+        fig.savefig(path, dpi=150 if ext == "png" else None, bbox_inches="tight")
+        paths.append(path)
+    return paths
