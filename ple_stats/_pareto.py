@@ -70,7 +70,8 @@ class Pareto(Distribution):
 
     @staticmethod
     def _from_base(e, b, xm):
-        return xm * np.exp(e / b)
+        with np.errstate(over="ignore"):  # b near 0 overflows to inf; callers check
+            return xm * np.exp(e / b)
 
     @staticmethod
     def _logpdf(x, b, xm):

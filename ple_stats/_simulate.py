@@ -74,16 +74,27 @@ class _Spec:
 
 
 def _run_chunk(spec: _Spec, runs: int, seed) -> np.ndarray:
-    """Simulate ``runs`` independent runs; returns (runs, generations + 1, k)."""
+    """Simulate ``runs`` independent runs.
+
+    Returns ``(runs, generations + 1, k + 1)``: the trajectories, and in the
+    last column the generation at which a run overflowed (else -1).
+
+    A run whose model has drifted so far that its samples overflow the
+    floating-point range (e.g. a Pareto shape near 0 draws ``inf``) cannot be
+    refitted: it is frozen at its last fitted value from then on and its
+    overflow generation recorded (``SimulationResult.diverged``).
+    """
     rng = np.random.default_rng(seed)
     family = spec.family
     k = len(spec.theta0)
-    traj = np.empty((runs, spec.generations + 1, k))
-    traj[:, 0] = spec.theta0
+    traj = np.empty((runs, spec.generations + 1, k + 1))
+    traj[:, 0, :k] = spec.theta0
+    traj[:, :, k] = -1.0
+    alive = np.ones(runs, dtype=bool)
     truth = family._from_trusted([np.full(runs, v) for v in spec.theta0])
     n_real = int(round(spec.fresh_fraction * spec.n)) if spec.mode == "fresh" else 0
     pool = None
-    theta = traj[:, 0]
+    theta = traj[:, 0, :k].copy()
     for t in range(1, spec.generations + 1):
         model = family._from_trusted([theta[:, j] for j in range(k)])
         if spec.mode == "replace":
@@ -97,8 +108,16 @@ def _run_chunk(spec: _Spec, runs: int, seed) -> np.ndarray:
             new = model.sample(spec.n, rng)
             pool = new if pool is None else np.concatenate([pool, new], axis=-1)
             x = pool
-        theta = spec.estimator(x, rng)
-        traj[:, t] = theta
+        finite = np.isfinite(x).all(axis=-1)
+        if not finite.all():
+            newly = alive & ~finite
+            traj[newly, :, k] = t
+            alive &= finite
+            if pool is not None:
+                pool = np.where(finite[:, None], pool, 1.0)
+        if alive.any():
+            theta[alive] = spec.estimator(x[alive], rng)
+        traj[:, t, :k] = theta
     return traj
 
 
@@ -207,9 +226,20 @@ def simulate(dist, n, generations=100, runs=1000, *, estimator="ple", fixed=None
     sizes = [min(chunk_size, runs - start) for start in range(0, runs, chunk_size)]
     store = _Checkpoint(checkpoint, spec, runs, chunk_size, seeds) if checkpoint else None
     results = _execute(spec, sizes, seeds, n_jobs, backend, store, progress)
-    trajectories = np.concatenate(results, axis=0)
+    combined = np.concatenate(results, axis=0)
+    trajectories, diverged = combined[..., :-1], combined[:, 0, -1].astype(int)
+    if (diverged >= 0).any():
+        import warnings
+
+        from ._warnings import PLEWarning
+
+        warnings.warn(
+            f"{int(np.count_nonzero(diverged >= 0))} of {runs} runs drifted so far that their "
+            "samples overflowed the floating-point range; each is frozen at its last fitted "
+            "value from then on (see SimulationResult.diverged).", PLEWarning, stacklevel=2)
     return SimulationResult(
         trajectories=trajectories,
+        diverged=diverged,
         param_names=family._param_names,
         family=family.__name__,
         truth=dict(zip(family._param_names, spec.theta0)),

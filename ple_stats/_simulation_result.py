@@ -37,6 +37,9 @@ class SimulationResult:
         ``fit_ple`` options used (``method``, ``m``, ``parametrization``, ...).
     mode : str
     fresh_fraction : float
+    diverged : ndarray of int, shape (runs,)
+        Generation at which a run's samples overflowed the floating-point
+        range (it is frozen at its last value from then on), or -1.
     """
 
     trajectories: np.ndarray
@@ -49,6 +52,11 @@ class SimulationResult:
     options: dict = field(default_factory=dict)
     mode: str = "replace"
     fresh_fraction: float = 0.0
+    diverged: np.ndarray = None
+
+    def __post_init__(self):
+        if self.diverged is None:
+            object.__setattr__(self, "diverged", np.full(self.trajectories.shape[0], -1))
 
     # ------------------------------------------------------------------ shape
     @property
@@ -124,6 +132,8 @@ class SimulationResult:
             "mean": self.mean(param),
             "se": self.standard_error(param),
             "median": self.median(param),
+            "diverged_fraction": np.array([np.mean((self.diverged >= 0) & (self.diverged <= g))
+                                           for g in range(self.generations + 1)]),
         }
         if np.all(self.values(param) > 0):
             table["mean_log"] = self.mean_log(param)
@@ -193,7 +203,7 @@ class SimulationResult:
             "fresh_fraction": self.fresh_fraction,
         }
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, trajectories=self.trajectories,
+        np.savez_compressed(buffer, trajectories=self.trajectories, diverged=self.diverged,
                             metadata=np.array(json.dumps(meta)))
         _atomic_write(os.fspath(path), buffer.getvalue())
 
@@ -203,8 +213,9 @@ class SimulationResult:
         with np.load(os.fspath(path), allow_pickle=False) as data:
             meta = json.loads(str(data["metadata"]))
             trajectories = data["trajectories"]
+            diverged = data["diverged"]
         if meta.pop("format_version", None) != _FORMAT_VERSION:
             raise ValueError(f"{path!r} is not a SimulationResult file of a known version.")
         meta["param_names"] = tuple(meta["param_names"])
         meta["fixed"] = tuple(meta["fixed"])
-        return cls(trajectories=trajectories, **meta)
+        return cls(trajectories=trajectories, diverged=diverged, **meta)
