@@ -225,7 +225,8 @@ class Distribution:
         """
         x, fixed, _ = cls._prepare_fit(x, fixed, "fit_mle", allow_options=False)
         cls._check_n(x, fixed, "mle", {})
-        params = cls._mle(x, fixed)
+        with np.errstate(divide="ignore", invalid="ignore"):  # degenerate data: checked below
+            params = cls._mle(x, fixed)
         return cls._make_result(
             params, x, fixed, "mle", {"estimator": "closed-form maximum likelihood"},
             refit=Refit(functools.partial(cls.fit_mle, **_fixed_kwargs(fixed))),
@@ -266,6 +267,8 @@ class Distribution:
             ``method == "ple"``; ``info["estimator"]`` says how it was computed.
         """
         x, fixed, options = cls._prepare_fit(x, kwargs, "fit_ple", allow_options=True)
+        m = as_int(m, "m", minimum=2)
+        rng = as_rng(rng)
         if method is None:
             method = "analytic" if cls._has_analytic_ple and penalty is None else "bootstrap"
         if method not in _PLE_METHODS:
@@ -278,7 +281,8 @@ class Distribution:
             if not cls._has_analytic_ple:
                 raise ValueError(f"{cls.__name__} has no analytic PLE; use method='bootstrap'.")
             cls._check_n(x, fixed, "ple", options)
-            params = cls._ple_analytic(x, fixed, **options)
+            with np.errstate(divide="ignore", invalid="ignore"):  # checked in _make_result
+                params = cls._ple_analytic(x, fixed, **options)
             info = {"estimator": "closed-form PLE", **options}
             refit = functools.partial(cls.fit_ple, method="analytic", **options,
                                       **_fixed_kwargs(fixed))
@@ -374,7 +378,7 @@ class Distribution:
             ok = cls._constraints[name].contains(value)
             if not ok.all():
                 where = np.argwhere(~ok)
-                idx = tuple(where[0]) if where.size else ()
+                idx = tuple(int(i) for i in where[0]) if where.size else ()
                 raise ValueError(
                     f"the {method.upper()} fit of {cls.__name__} gives `{name}` = "
                     f"{fmt_value(np.asarray(value)[idx])}, outside its domain "
@@ -385,7 +389,13 @@ class Distribution:
             values.append(_frozen(value))
         dist = object.__new__(cls)
         dist._values = tuple(values)
-        dist._check_joint(*dist._values)
+        try:
+            dist._check_joint(*dist._values)
+        except ValueError as exc:
+            raise ValueError(
+                f"the {method.upper()} fit of {cls.__name__} gives invalid parameters ({exc}): "
+                "the data are degenerate for this estimator (e.g. all observations equal)."
+            ) from None
         info = {**info, "fixed": tuple(fixed)}
         return FitResult(params=dist.params, dist=dist, method=method, n=x.shape[-1],
                          info=info, refit=refit)

@@ -22,7 +22,10 @@ def c4(n):
         c_4(n) = \sqrt{\frac{2}{n-1}}\,\frac{\Gamma(n/2)}{\Gamma((n-1)/2)},
         \qquad s^2 = \frac{1}{n-1}\sum_i (x_i - \bar x)^2 .
 
-    Computed through ``gammaln``, so it is accurate for any ``n >= 2``.
+    For ``n >= 60`` it is computed from the asymptotic series
+    :math:`\log c_4 = -\frac{1}{8x} + \frac{1}{192x^3} - \frac{1}{640x^5} + \frac{17}{14336x^7}`,
+    :math:`x = (n-1)/2` (relative error below 1e-15), which avoids the cancellation
+    of two large log-gamma values; below, from log-gamma differences.
 
     Examples
     --------
@@ -32,12 +35,23 @@ def c4(n):
     """
     if np.ndim(n) == 0:  # the common case; math.lgamma keeps scipy off the import path
         n = float(n)
+        if n >= 60:
+            return float(_c4_series(n))
         return math.sqrt(2.0 / (n - 1.0)) * math.exp(math.lgamma(n / 2.0)
                                                      - math.lgamma((n - 1.0) / 2.0))
     from scipy.special import gammaln
 
     n = np.asarray(n, dtype=float)
-    return np.sqrt(2.0 / (n - 1.0)) * np.exp(gammaln(n / 2.0) - gammaln((n - 1.0) / 2.0))
+    small = np.minimum(n, 60.0)
+    direct = np.sqrt(2.0 / (small - 1.0)) * np.exp(gammaln(small / 2.0)
+                                                   - gammaln((small - 1.0) / 2.0))
+    return np.where(n >= 60, _c4_series(np.maximum(n, 60.0)), direct)
+
+
+def _c4_series(n):
+    x = (np.asarray(n, dtype=float) - 1.0) / 2.0
+    return np.exp(-1.0 / (8 * x) + 1.0 / (192 * x**3) - 1.0 / (640 * x**5)
+                  + 17.0 / (14336 * x**7))
 
 
 class Gaussian(Distribution):

@@ -67,6 +67,9 @@ def geometric_binding(p, n):
     """
     n = as_int(n, "n", minimum=1)
     p = np.asarray(p, dtype=float)
+    if n == 1:  # b(p) = -p log p / (1 - p), exact where hyp2f1 near z = 1 is not
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(p < 1.0, -p * np.log(p) / -np.expm1(np.log(p)), 1.0)
     return p * _hyp2f1_11(n, 1.0 - p)
 
 
@@ -139,8 +142,8 @@ class Geometric(Distribution):
     solves :math:`b(\hat p) = n/\sum_i x_i` to machine precision with a
     bracketed root finder (no Monte Carlo). Data that are all ones give
     :math:`\hat p = 1`. :math:`b` is not affine, so the PLE removes the
-    first-order bias rather than all of it; its remaining bias is far smaller
-    than the MLE's.
+    first-order bias rather than all of it: for ``n >= 5`` its remaining bias
+    is under a tenth of the MLE's, at ``n = 2`` or ``3`` about a fifth.
 
     Under recursive refitting with the MLE, ``p_t`` is absorbed at 1 almost
     surely; under an unbiased estimator ``p_t`` is a bounded martingale and

@@ -113,7 +113,8 @@ class Pareto(Distribution):
 
     @staticmethod
     def _log_excess(x, xm):
-        return np.log(x).sum(axis=-1) - x.shape[-1] * np.log(xm)
+        # sum log(x / xm): exactly 0 for data all equal to xm (then b is degenerate)
+        return np.log(x / xm[..., None]).sum(axis=-1)
 
     @classmethod
     def _mle(cls, x, fixed):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._distribution import Distribution
-from ._validation import REAL
+from ._validation import REAL, fmt_value
 
 __all__ = ["Uniform"]
 
@@ -65,7 +65,8 @@ class Uniform(Distribution):
 
     def _check_joint(self, low, high):
         if not np.all(low < high):
-            raise ValueError(f"`low` must be smaller than `high`; got low={low!r}, high={high!r}.")
+            raise ValueError(f"`low` must be smaller than `high`; got low={fmt_value(low)}, "
+                             f"high={fmt_value(high)}.")
 
     @staticmethod
     def _draw_base(rng, shape):

@@ -1,0 +1,841 @@
+"""The one-dimensional Gaussian mixture (``GMM``): EM and the bootstrap PLE."""
+
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+from collections import namedtuple
+
+import numpy as np
+
+from ._result import FitResult, Refit
+from ._validation import POSITIVE, REAL, Constraint, as_data, as_int, as_param, as_rng, fmt_value
+from ._warnings import ConvergenceWarning, DegenerateDataWarning
+
+__all__ = ["GMM"]
+STEP = 1.0
+BOX = False
+
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+_NONNEGATIVE = Constraint("non-negative", 0.0, lower_open=False)
+_WEIGHT_SUM_TOL = 1e-8
+_INITS = ("quantile", "kmeans++")
+_PLE_METHODS = ("bootstrap",)
+#: EM works on chunks of data sets of at most this many (data set, component, point) cells.
+_EM_CHUNK_CELLS = 2**16
+#: The bootstrap PLE handles data sets in chunks of at most this many synthetic points.
+_PLE_CHUNK_DRAWS = 2**22
+
+GMMParams = namedtuple("GMMParams", ("weights", "means", "sigmas"))
+GMMParams.__qualname__ = "GMM.Params"
+GMMParams.__module__ = __name__
+
+
+class GMM:
+    r"""One-dimensional Gaussian mixture with ``K`` components.
+
+    .. math::
+
+        f(x; w, \mu, \sigma) = \sum_{k=1}^{K} w_k\,
+        \frac{1}{\sigma_k\sqrt{2\pi}}\exp\!\Big(-\frac{(x-\mu_k)^2}{2\sigma_k^2}\Big),
+        \qquad x \in \mathbb{R}.
+
+    Support: the real line.
+
+    Parameters
+    ----------
+    weights : array_like of shape (..., K)
+        Mixing weights, non-negative and summing to 1 (within 1e-8) along the
+        last axis.
+    means : array_like of shape (..., K)
+        Component means, finite.
+    sigmas : array_like of shape (..., K)
+        Component standard deviations, positive.
+
+    The last axis of every parameter is the *component axis*; the leading
+    axes, broadcast together, are the batch shape. Unlike the families built
+    on :class:`Distribution` (one scalar per parameter and batch member), a
+    mixture carries a vector per parameter, so ``GMM`` is a class of its own
+    with the same public interface (``params``, ``batch_shape``, ``sample``,
+    ``logpdf``, ``cdf``, ``nll``, ``mean``, ``var``, ``fit_mle``,
+    ``fit_ple``).
+
+    Notes
+    -----
+    **MLE** (:meth:`fit_mle`) is computed by EM with a documented start,
+    stopping rule and variance floor; the mixture likelihood is unbounded
+    (a component can shrink onto one observation), so the floor is part of
+    the estimator. Components are returned ordered by mean.
+
+    **PLE** (:meth:`fit_ple`) is the iterated bootstrap of the SPEC (Kuk
+    1995): ``theta <- theta + T(x) - mean_h T(Y_h(theta))`` with ``T`` the EM
+    above and ``Y_h`` synthetic data sets drawn from ``theta`` with common
+    random numbers. Its fixed point solves ``b_m(theta) = T(x)``: unbiased,
+    to first order, for the weights, the means and the sigmas.
+
+    References
+    ----------
+    Kuk, A. Y. C. (1995). Asymptotically unbiased estimation in generalized
+    linear models with random effects. JRSS B 57(2), 395-407.
+
+    Examples
+    --------
+    >>> from ple_stats import GMM
+    >>> d = GMM(weights=[0.7, 0.3], means=[0.0, 2.0], sigmas=[1.0, 1.0])
+    >>> d.batch_shape, d.n_components
+    ((), 2)
+    >>> round(d.mean(), 4), round(d.var(), 4)
+    (0.6, 1.84)
+    >>> x = d.sample(500, rng=0)
+    >>> x.shape
+    (500,)
+    >>> res = GMM.fit_mle(x)
+    >>> [round(float(w), 2) for w in res.params.weights]
+    [0.54, 0.46]
+    """
+
+    Params = GMMParams
+
+    def __init__(self, *, weights, means, sigmas):
+        w = as_param(weights, "weights", _NONNEGATIVE)
+        mu = as_param(means, "means", REAL)
+        sigma = as_param(sigmas, "sigmas", POSITIVE)
+        try:
+            w, mu, sigma = np.broadcast_arrays(w, mu, sigma)
+        except ValueError:
+            raise ValueError(
+                "parameter shapes do not broadcast together: "
+                f"`weights` {np.shape(w)}, `means` {np.shape(mu)}, `sigmas` {np.shape(sigma)} "
+                "(the last axis is the component axis)."
+            ) from None
+        if w.ndim == 0:
+            raise ValueError("`weights`, `means` and `sigmas` need a component axis (their last "
+                             "axis); got scalars for all three.")
+        if w.shape[-1] < 1:
+            raise ValueError(f"a mixture needs at least one component (K >= 1); got the "
+                             f"parameter shape {w.shape}.")
+        total = w.sum(axis=-1)
+        bad = np.abs(total - 1.0) > _WEIGHT_SUM_TOL
+        if bad.any():
+            raise ValueError(
+                f"`weights` must sum to 1 along the last axis (within {_WEIGHT_SUM_TOL:g}); "
+                f"got sums {fmt_value(total)}."
+            )
+        self._values = (_frozen(w), _frozen(mu), _frozen(sigma))
+
+    @classmethod
+    def _from_trusted(cls, weights, means, sigmas):
+        """Build from validated, broadcast float arrays (internal fast path)."""
+        self = object.__new__(cls)
+        self._values = tuple(_frozen(v) for v in np.broadcast_arrays(weights, means, sigmas))
+        return self
+
+    # ------------------------------------------------------------------ attributes
+    @property
+    def params(self):
+        """Parameters ``(weights, means, sigmas)``, arrays of shape ``(*batch_shape, K)``."""
+        return self.Params(*self._values)
+
+    @property
+    def batch_shape(self) -> tuple:
+        """Shape of the batch of mixtures (``()`` for a single one)."""
+        return self._values[0].shape[:-1]
+
+    @property
+    def n_components(self) -> int:
+        """Number of components ``K``."""
+        return self._values[0].shape[-1]
+
+    def __repr__(self):
+        names = self.Params._fields
+        args = ", ".join(f"{n}={fmt_value(v)}" for n, v in zip(names, self._values))
+        return f"GMM({args})"
+
+    def __eq__(self, other):
+        return type(self) is type(other) and all(
+            a.shape == b.shape and np.array_equal(a, b)
+            for a, b in zip(self._values, other._values))
+
+    __hash__ = None
+
+    def __reduce__(self):
+        return (_rebuild, self._values)
+
+    # ------------------------------------------------------------------ sampling
+    def sample(self, n, rng=None, *, sample_shape=()):
+        """Draw ``n`` observations from every mixture of the batch.
+
+        Each observation picks its component with probability ``weights``
+        (from a uniform draw against the cumulative weights) and is then
+        ``means[k] + sigmas[k] * z`` with ``z`` standard normal.
+
+        Parameters
+        ----------
+        n : int
+            Number of observations (the last axis of the output), at least 1.
+        rng : None, int or numpy.random.Generator
+            Source of randomness (``numpy.random.default_rng`` semantics).
+        sample_shape : tuple of int, optional
+            Independent replicates, prepended to the output shape.
+
+        Returns
+        -------
+        ndarray of shape (*sample_shape, *batch_shape, n)
+        """
+        n = as_int(n, "n", minimum=1)
+        sample_shape = _as_shape(sample_shape, "sample_shape")
+        rng = as_rng(rng)
+        shape = sample_shape + self.batch_shape + (n,)
+        u = rng.random(shape)
+        z = rng.standard_normal(shape)
+        return _from_base(u, z, *self._values)
+
+    # ------------------------------------------------------------------ densities
+    def _points(self, x):
+        arr = np.asarray(x)
+        if arr.dtype == bool or arr.dtype.kind not in "iuf":
+            raise TypeError(f"`x` must be a real numeric array; got dtype {arr.dtype}.")
+        arr = arr.astype(np.float64, copy=False)
+        if np.isnan(arr).any():
+            raise ValueError("`x` contains nan.")
+        return arr
+
+    def logpdf(self, x):
+        """Log density at ``x``, a log-sum-exp over the components.
+
+        ``x`` has shape ``(*batch_shape, k)`` or broadcasts to it: the
+        parameters are aligned with its leading axes.
+        """
+        return _mixture_logpdf(self._points(x), *self._values)
+
+    def cdf(self, x):
+        """Cumulative distribution function at ``x`` (aligned as in :meth:`logpdf`)."""
+        from scipy.special import ndtr
+
+        x = self._points(x)
+        w, mu, sigma = (v[..., None, :] for v in self._values)
+        return np.sum(w * ndtr((x[..., None] - mu) / sigma), axis=-1)
+
+    def nll(self, x):
+        """Negative log-likelihood of ``x`` summed over its last axis.
+
+        Returns an array of the batch shape (a float for a single mixture).
+        """
+        out = -np.sum(self.logpdf(x), axis=-1)
+        return out.item() if out.ndim == 0 else out
+
+    def mean(self):
+        """Mean of each mixture, ``sum_k w_k mu_k`` (float for a single mixture)."""
+        w, mu, _ = self._values
+        return _unbox(np.sum(w * mu, axis=-1))
+
+    def var(self):
+        """Variance of each mixture, ``sum_k w_k (sigma_k^2 + mu_k^2) - mean^2``."""
+        w, mu, sigma = self._values
+        mean = np.sum(w * mu, axis=-1, keepdims=True)
+        return _unbox(np.sum(w * (sigma**2 + (mu - mean) ** 2), axis=-1))
+
+    # for FitResult.plot
+    _discrete = False
+
+    def _plot_grid(self, x=None, num=400):
+        if x is not None and x.size:
+            lo, hi = float(x.min()), float(x.max())
+        else:
+            _, mu, sigma = self._values
+            lo, hi = float(np.min(mu - 4 * sigma)), float(np.max(mu + 4 * sigma))
+        pad = 0.05 * (hi - lo)
+        grid = np.linspace(lo - pad, hi + pad, num)
+        return np.broadcast_to(grid, self.batch_shape + (num,))
+
+    # ------------------------------------------------------------------ fitting
+    @classmethod
+    def fit_mle(cls, x, n_components=2, *, tol=1e-8, max_iter=1000, var_floor=1e-6,
+                init="quantile", rng=None):
+        r"""Maximum-likelihood fit by EM, for every data set of a batch at once.
+
+        Parameters
+        ----------
+        x : array_like of shape (..., n)
+            Data; leading axes index independent data sets, all fitted in one
+            vectorised EM.
+        n_components : int
+            Number of components ``K`` (at least 1; ``n >= K`` is required).
+        tol : float
+            Stopping rule: EM stops for a data set when the mean log-likelihood
+            per observation changed by less than ``tol`` in one iteration (as
+            scikit-learn's ``GaussianMixture``).
+        max_iter : int
+            Iteration cap; data sets that hit it are flagged in
+            ``info["converged"]`` and a :class:`ConvergenceWarning` is issued.
+        var_floor : float
+            Positive; every component variance is kept at least
+            ``var_floor * var(x)`` (``var(x)`` of its own data set). Without a
+            floor the likelihood is unbounded; a data set whose fit ends on the
+            floor is flagged in ``info["floor_hit"]`` with a
+            :class:`DegenerateDataWarning`.
+        init : {"quantile", "kmeans++"} or GMM
+            Start. ``"quantile"`` (default, deterministic): means at the
+            ``(k + 0.5) / K`` quantiles of the data, equal weights, every sigma
+            the data's standard deviation. ``"kmeans++"``: means chosen by
+            k-means++ seeding with ``rng`` (first centre uniform, then each
+            next with probability proportional to the squared distance to the
+            nearest chosen one), weights and sigmas as for ``"quantile"``. A
+            ``GMM`` (batch shape broadcasting to the data's) starts from its
+            parameters.
+        rng : None, int or numpy.random.Generator
+            Used by ``init="kmeans++"`` only.
+
+        Returns
+        -------
+        FitResult
+            ``method == "mle"``; ``params`` fields have shape ``(*batch, K)``
+            (``(K,)`` for 1-D data), components ordered by mean;
+            ``info`` has ``"converged"``, ``"n_iter"``, ``"loglik"`` (the
+            total log-likelihood of each data set at the returned
+            parameters) and ``"floor_hit"``, each of the batch shape.
+
+        Raises
+        ------
+        ValueError
+            Non-finite or empty data, ``n < K``, a data set with all
+            observations equal, or bad settings.
+        TypeError
+            Non-numeric data or settings of the wrong type.
+
+        Notes
+        -----
+        One EM iteration (the same as scikit-learn's, so the two agree to
+        rounding from the same start): the E-step computes responsibilities
+        :math:`r_{ik} \propto w_k N(x_i; \mu_k, \sigma_k^2)` and the mean
+        log-likelihood :math:`\ell = \frac1n\sum_i \log\sum_k w_k N(x_i;\mu_k,\sigma_k^2)`
+        at the current parameters; the M-step sets :math:`N_k = \sum_i r_{ik}
+        + 10\epsilon`, :math:`w_k = N_k/\sum_j N_j`, :math:`\mu_k = \sum_i
+        r_{ik}x_i/N_k`, :math:`\sigma_k^2 = \max(\sum_i r_{ik}(x_i-\mu_k)^2/N_k,\;
+        \text{var\_floor}\cdot\text{var}(x))`. It stops after the iteration
+        in which :math:`|\ell - \ell_{\text{previous}}| <` ``tol``. A data set
+        that has converged is frozen while the others go on, so a batched
+        fit equals the fits of its data sets one by one.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from ple_stats import GMM
+        >>> truth = GMM(weights=[0.8, 0.2], means=[0.0, 4.0], sigmas=[1.0, 0.5])
+        >>> x = truth.sample(400, rng=1, sample_shape=(3,))   # three data sets
+        >>> res = GMM.fit_mle(x)
+        >>> res.params.weights.shape, bool(res.info["converged"].all())
+        ((3, 2), True)
+        >>> np.round(res.params.means[0], 2)
+        array([-0.07,  3.98])
+        """
+        K = as_int(n_components, "n_components", minimum=1)
+        x = as_data(x)
+        settings = _em_settings(tol, max_iter, var_floor, init)
+        _check_fit_data(x, K)
+        batch, n = x.shape[:-1], x.shape[-1]
+        flat = x.reshape(-1, n)
+        start = _start(flat, K, settings["init"], rng, batch)
+        fit = _em(flat, start, **_em_kwargs(settings))
+        _warn_em(fit, batch, settings["max_iter"], stacklevel=2)
+        params = _ordered(fit.weights, fit.means, np.sqrt(fit.variances))
+        info = {
+            "estimator": f"EM ({_describe_init(settings['init'])} start)",
+            "n_components": K,
+            "converged": _unbox(fit.converged.reshape(batch)),
+            "n_iter": _unbox(fit.n_iter.reshape(batch)),
+            "loglik": _unbox(fit.loglik.reshape(batch)),
+            "floor_hit": _unbox(fit.floor_hit.reshape(batch)),
+            "tol": settings["tol"], "max_iter": settings["max_iter"],
+            "var_floor": settings["var_floor"],
+            "fixed": (),
+        }
+        refit = functools.partial(cls.fit_mle, n_components=K, **_em_kwargs(settings),
+                                  init=settings["init"])
+        return _result(params, batch, n, "mle", info, Refit(refit, random=True))
+
+    @classmethod
+    def fit_ple(cls, x, n_components=2, method="bootstrap", *, m=100, rng=None, n_iter=40,
+                average=10, weight_floor=1e-6, tol=1e-8, max_iter=1000, var_floor=1e-6,
+                init="quantile"):
+        r"""Penalized autophagy estimate (PLE) by the iterated bootstrap.
+
+        Solves ``b_m(theta) = T(x)``, where ``T`` is the EM estimator of
+        :meth:`fit_mle` (with the same ``tol``, ``max_iter``, ``var_floor`` and
+        ``init``) and ``b_m(theta)`` the mean of ``T`` over ``m`` synthetic
+        data sets of size ``n`` drawn from ``theta`` with common random
+        numbers (fixed uniform and normal base draws).
+
+        Parameters
+        ----------
+        x : array_like of shape (..., n)
+            Data; leading axes index independent data sets. The ``m``
+            synthetic sets of all data sets go through one batched EM per
+            iteration.
+        n_components : int
+            ``K``, as in :meth:`fit_mle`.
+        method : {"bootstrap"}
+            The only method implemented for the mixture.
+        m : int
+            Synthetic data sets per data set and iteration (at least 2).
+        rng : None, int or numpy.random.Generator
+            Randomness of the synthetic data sets (and of a ``"kmeans++"``
+            start).
+        n_iter : int
+            Number of bootstrap iterations (at least 1).
+        average : int
+            The estimate is the mean of the last ``average`` iterates
+            (``1``: the last iterate); between 1 and ``n_iter``.
+        weight_floor : float
+            After each update, weights are clipped at ``weight_floor`` and
+            renormalised (in (0, 1/K)).
+        tol, max_iter, var_floor, init
+            Settings of the EM estimator ``T`` (see :meth:`fit_mle`).
+
+        Returns
+        -------
+        FitResult
+            ``method == "ple"``; ``info`` holds ``"mle"`` (the parameters of
+            ``T(x)``), ``"residual"`` (``T(x) - b_m(theta)`` at the estimate,
+            parameter named tuple of ``(*batch, K)`` arrays), ``"mc_se"`` (Monte
+            Carlo standard errors, same layout), ``"path"`` (the largest
+            parameter change per iteration, per data set, shape
+            ``(*batch, n_iter)``), ``"n_iter"``, ``"average"``, ``"m"`` and
+            ``"synthetic_not_converged"`` (fraction of the synthetic EM fits
+            that hit ``max_iter``).
+
+        Raises
+        ------
+        ValueError
+            As :meth:`fit_mle`, and for a ``method`` other than
+            ``"bootstrap"`` or bad iteration settings.
+
+        Notes
+        -----
+        Iteration ``k`` (common random numbers: the same base draws for every
+        ``k``, so ``b_m`` is a fixed function of ``theta``):
+
+        .. math::
+
+            w &\leftarrow \Pi\big(w + T_w(x) - \bar T_w\big), \\
+            \mu &\leftarrow \mu + T_\mu(x) - \bar T_\mu, \\
+            \sigma &\leftarrow \max\big(\sigma\, T_\sigma(x)/\bar T_\sigma,\;
+                                        \sqrt{\text{var\_floor}\cdot\text{var}(x)}\big),
+
+        with :math:`\bar T = \frac1m\sum_h T(Y_h(\theta))`, :math:`\Pi` the
+        clip-at-``weight_floor``-and-renormalise projection, and components
+        re-sorted by mean. The sigma step is multiplicative so that sigmas stay
+        positive; it has the same fixed point as the additive step
+        (:math:`\bar T_\sigma = T_\sigma(x)`), so the PLE targets unbiasedness
+        of :math:`\sigma`, like :class:`Gaussian`'s default. The start is
+        :math:`\theta^0 = T(x)`.
+
+        Under common random numbers ``b_m`` is piecewise smooth in the weights
+        (a synthetic point changes component when a cumulative weight crosses
+        its uniform draw) and the synthetic EM fits stop at a tolerance, so
+        the iterates settle into a small neighbourhood of the fixed point
+        rather than onto it; averaging the last ``average`` iterates removes
+        most of that jitter (its size is reported in ``info["path"]``). Where
+        ``T(x)`` lies outside the range of ``b_m`` (e.g. a minority weight
+        smaller than EM ever returns on synthetic data) there is no fixed
+        point: the weight goes to the floor. The Monte Carlo standard error
+        treats ``b_m`` as having unit Jacobian: ``mc_se = sd_h T(Y_h)/sqrt(m)``
+        at the estimate.
+
+        Examples
+        --------
+        >>> from ple_stats import GMM
+        >>> truth = GMM(weights=[0.8, 0.2], means=[0.0, 3.0], sigmas=[1.0, 1.0])
+        >>> x = truth.sample(60, rng=3)
+        >>> res = GMM.fit_ple(x, m=20, n_iter=10, average=5, rng=0)
+        >>> res.method, res.params.weights.shape
+        ('ple', (2,))
+        >>> bool(abs(res.params.weights.sum() - 1.0) < 1e-12)
+        True
+        """
+        if method not in _PLE_METHODS:
+            raise ValueError(f"`method` must be one of {_PLE_METHODS}; got {method!r}.")
+        K = as_int(n_components, "n_components", minimum=1)
+        m = as_int(m, "m", minimum=2)
+        n_iter = as_int(n_iter, "n_iter", minimum=1)
+        average = as_int(average, "average", minimum=1)
+        if average > n_iter:
+            raise ValueError(f"`average` must be at most `n_iter` = {n_iter}; got {average}.")
+        weight_floor = _as_float(weight_floor, "weight_floor")
+        if not 0.0 < weight_floor < 1.0 / K:
+            raise ValueError(f"`weight_floor` must be in (0, 1/K) = (0, {1.0 / K:g}); "
+                             f"got {weight_floor!r}.")
+        x = as_data(x)
+        settings = _em_settings(tol, max_iter, var_floor, init)
+        _check_fit_data(x, K)
+        rng = as_rng(rng)
+        batch, n = x.shape[:-1], x.shape[-1]
+        flat = x.reshape(-1, n)
+        size = flat.shape[0]
+        mle = _start(flat, K, settings["init"], rng, batch)
+        fit = _em(flat, mle, **_em_kwargs(settings))
+        _warn_em(fit, batch, settings["max_iter"], stacklevel=2)
+        t_x = _ordered(fit.weights, fit.means, np.sqrt(fit.variances))
+        est = np.empty((3, size, K))
+        resid = np.empty((3, size, K))
+        se = np.empty((3, size, K))
+        path = np.empty((size, n_iter))
+        not_conv = 0
+        chunk = max(1, _PLE_CHUNK_DRAWS // (m * n))
+        for start in range(0, size, chunk):
+            part = slice(start, min(size, start + chunk))
+            out = _ple_bootstrap(flat[part], tuple(t[part] for t in t_x), m=m, rng=rng,
+                                 n_iter=n_iter, average=average, weight_floor=weight_floor,
+                                 settings=settings)
+            est[:, part], resid[:, part], se[:, part], path[part] = out[:4]
+            not_conv += out[4]
+        shape = batch + (K,)
+        info = {
+            "estimator": "iterated bootstrap PLE with common random numbers (EM as T)",
+            "n_components": K,
+            "m": m,
+            "n_iter": n_iter,
+            "average": average,
+            "mle": GMM.Params(*(t.reshape(shape) for t in t_x)),
+            "residual": GMM.Params(*(r.reshape(shape) for r in resid)),
+            "mc_se": GMM.Params(*(s.reshape(shape) for s in se)),
+            "path": path.reshape(batch + (n_iter,)),
+            "synthetic_not_converged": not_conv / (size * m * n_iter),
+            "tol": settings["tol"], "max_iter": settings["max_iter"],
+            "var_floor": settings["var_floor"], "weight_floor": weight_floor,
+            "fixed": (),
+        }
+        refit = functools.partial(cls.fit_ple, n_components=K, m=m, n_iter=n_iter,
+                                  average=average, weight_floor=weight_floor,
+                                  init=settings["init"], **_em_kwargs(settings))
+        return _result(tuple(est), batch, n, "ple", info, Refit(refit, random=True))
+
+
+# ---------------------------------------------------------------------- densities
+def _mixture_logpdf(x, w, mu, sigma):
+    """log sum_k w_k N(x; mu_k, sigma_k) with ``x`` (..., k) and parameters (..., K)."""
+    with np.errstate(divide="ignore"):
+        logw = np.log(w)
+    z = (x[..., None] - mu[..., None, :]) / sigma[..., None, :]
+    logp = -0.5 * z * z + (logw - np.log(sigma) - _LOG_SQRT_2PI)[..., None, :]
+    return _logsumexp(logp, axis=-1)
+
+
+def _logsumexp(a, axis):
+    top = np.max(a, axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore"):
+        out = np.log(np.sum(np.exp(a - top), axis=axis, keepdims=True)) + top
+    return np.squeeze(out, axis=axis)
+
+
+def _from_base(u, z, w, mu, sigma):
+    """Samples from uniform draws ``u`` (component) and normal draws ``z`` (..., n).
+
+    Parameters have shape ``(*batch, K)`` and broadcast against ``u[..., None]``
+    once a point axis is inserted.
+    """
+    cw = np.cumsum(w, axis=-1)[..., None, :-1]  # (*batch, 1, K-1)
+    comp = np.sum(u[..., None] >= cw, axis=-1)  # (..., n) in 0..K-1
+    K = w.shape[-1]
+    comp = np.minimum(comp, K - 1)
+    shape = comp.shape + (K,)
+    loc = np.take_along_axis(np.broadcast_to(mu[..., None, :], shape), comp[..., None], -1)
+    scale = np.take_along_axis(np.broadcast_to(sigma[..., None, :], shape), comp[..., None], -1)
+    return loc[..., 0] + scale[..., 0] * z
+
+
+# ---------------------------------------------------------------------- EM
+class _EMFit:
+    """Raw output of :func:`_em` on flat data ``(B, n)``; arrays ``(B, K)`` or ``(B,)``."""
+
+    __slots__ = ("weights", "means", "variances", "n_iter", "converged", "loglik",
+                 "floor_hit")
+
+    def __init__(self, **kw):
+        for key, value in kw.items():
+            setattr(self, key, value)
+
+
+def _em(x, start, *, tol, max_iter, var_floor):
+    """EM on every row of ``x`` (B, n) from ``start = (w, mu, var)`` (each (B, K)).
+
+    EM is affine equivariant, so each data set is first standardised (mean 0,
+    variance 1): the iterates are the affine images of those on the raw data,
+    the change of the mean log-likelihood (the stopping rule) is unchanged, and
+    the variance floor becomes ``var_floor`` itself. The data sets still
+    iterating (the active set) are kept contiguous and processed in blocks of
+    about ``_EM_CHUNK_CELLS`` (data set, component, point) cells, a loop over
+    blocks, never over data sets; a converged data set is frozen.
+    """
+    B, n = x.shape
+    K = start[0].shape[-1]
+    centre = x.mean(axis=-1, keepdims=True)
+    scale = np.sqrt(np.mean((x - centre) ** 2, axis=-1, keepdims=True))  # > 0, checked
+    xs = (x - centre) / scale
+    moments = np.stack([np.ones_like(xs), xs, xs * xs], axis=-1)  # (B, n, 3)
+    w = np.array(start[0], dtype=float)
+    mu = (np.asarray(start[1], dtype=float) - centre) / scale
+    var = np.maximum(np.asarray(start[2], dtype=float) / scale**2, var_floor)
+    lower = np.full(B, -np.inf)
+    n_iter = np.zeros(B, dtype=int)
+    converged = np.zeros(B, dtype=bool)
+    idx = np.arange(B)
+    mom = moments
+    rows = max(1, _EM_CHUNK_CELLS // (K * n))
+    for it in range(1, max_iter + 1):
+        A = idx.size
+        mean_ll = np.empty(A)
+        stats = np.empty((A, K, 3))
+        pw, pmu, pvar = w[idx], mu[idx], var[idx]
+        for lo in range(0, A, rows):
+            blk = slice(lo, min(A, lo + rows))
+            mean_ll[blk], stats[blk] = _e_step(mom[blk], pw[blk], pmu[blk], pvar[blk])
+        w[idx], mu[idx], var[idx] = _m_step(stats, var_floor)
+        change = mean_ll - lower[idx]
+        lower[idx] = mean_ll
+        n_iter[idx] = it
+        done = np.abs(change) < tol
+        if done.any():
+            converged[idx[done]] = True
+            keep = ~done
+            idx = idx[keep]
+            if idx.size == 0:
+                break
+            mom = mom[keep]
+    final_ll = np.empty(B)
+    for lo in range(0, B, rows):
+        blk = slice(lo, min(B, lo + rows))
+        final_ll[blk] = _e_step(moments[blk], w[blk], mu[blk], var[blk], need_stats=False)
+    return _EMFit(
+        weights=w, means=centre + scale * mu, variances=var * scale**2, n_iter=n_iter,
+        converged=converged, loglik=n * (final_ll - np.log(scale[:, 0])),
+        floor_hit=np.any(var <= var_floor * (1.0 + 1e-9), axis=-1))
+
+
+def _e_step(mom, w, mu, var, need_stats=True):
+    """E-step on a block: the mean log-likelihood per data set (A,) and, unless
+    ``need_stats`` is false, the responsibility-weighted moments
+    ``sum_i r_ik x_i^p`` for p = 0, 1, 2, shape (A, K, 3)."""
+    x = mom[:, :, 1]
+    with np.errstate(divide="ignore"):
+        const = np.log(w) - 0.5 * np.log(var) - _LOG_SQRT_2PI
+    logp = np.subtract(x[:, None, :], mu[:, :, None])
+    np.multiply(logp, logp, out=logp)
+    logp *= (-0.5 / var)[:, :, None]
+    logp += const[:, :, None]
+    top = logp.max(axis=1, keepdims=True)
+    logp -= top
+    np.exp(logp, out=logp)
+    total = logp.sum(axis=1, keepdims=True)
+    mean_ll = (np.log(total) + top)[:, 0, :].mean(axis=-1)
+    if not need_stats:
+        return mean_ll
+    logp /= total  # responsibilities
+    return mean_ll, np.matmul(logp, mom)
+
+
+def _m_step(stats, var_floor):
+    """M-step from the weighted moments (A, K, 3) of standardised data."""
+    nk = stats[:, :, 0] + 10.0 * np.finfo(np.float64).eps
+    w = nk / nk.sum(axis=-1, keepdims=True)
+    mu = stats[:, :, 1] / nk
+    var = stats[:, :, 2] / nk - mu * mu
+    return w, mu, np.maximum(var, var_floor)
+
+
+def _start(x, K, init, rng, batch):
+    """Starting parameters ``(w, mu, var)`` (each (B, K)) for the rows of ``x``."""
+    B, n = x.shape
+    var = np.repeat(x.var(axis=-1)[:, None], K, axis=1)
+    w = np.full((B, K), 1.0 / K)
+    if isinstance(init, GMM):
+        gw, gmu, gsd = init._values
+        if init.n_components != K:
+            raise ValueError(f"`init` has {init.n_components} components; `n_components` "
+                             f"is {K}.")
+        try:
+            shape = batch + (K,)
+            vals = [np.broadcast_to(v, shape).reshape(B, K) for v in (gw, gmu, gsd * gsd)]
+        except ValueError:
+            raise ValueError(f"`init` has batch shape {init.batch_shape}, which does not "
+                             f"broadcast to the data's batch shape {batch}.") from None
+        return tuple(np.array(v) for v in vals)
+    if init == "quantile":
+        q = (np.arange(K) + 0.5) / K
+        mu = np.quantile(x, q, axis=-1).T.reshape(B, K)
+        return w, mu, var
+    # k-means++ seeding, vectorised over data sets
+    rng = as_rng(rng)
+    mu = np.empty((B, K))
+    rows = np.arange(B)
+    first = rng.integers(n, size=B)
+    mu[:, 0] = x[rows, first]
+    d2 = (x - mu[:, :1]) ** 2
+    for k in range(1, K):
+        cum = np.cumsum(d2, axis=-1)
+        total = cum[:, -1]
+        u = rng.random(B) * total
+        pick = np.minimum(np.sum(cum <= u[:, None], axis=-1), n - 1)
+        # all points already chosen (total 0): any point will do
+        pick = np.where(total > 0, pick, rng.integers(n, size=B))
+        mu[:, k] = x[rows, pick]
+        d2 = np.minimum(d2, (x - mu[:, k:k + 1]) ** 2)
+    return w, np.sort(mu, axis=-1), var
+
+
+def _ordered(w, mu, sigma):
+    """Components sorted by mean (stable)."""
+    order = np.argsort(mu, axis=-1, kind="stable")
+    return tuple(np.take_along_axis(v, order, axis=-1) for v in (w, mu, sigma))
+
+
+# ---------------------------------------------------------------------- bootstrap PLE
+def _ple_bootstrap(x, t_x, *, m, rng, n_iter, average, weight_floor, settings):
+    """Iterated bootstrap on the chunk ``x`` (B, n) with ``t_x = T(x)`` ((B, K) each)."""
+    B, n = x.shape
+    K = t_x[0].shape[-1]
+    sd_floor = np.sqrt(settings["var_floor"] * x.var(axis=-1))[:, None]  # (B, 1)
+    u = rng.random((B, m, n))
+    z = rng.standard_normal((B, m, n))
+    kw = _em_kwargs(settings)
+    theta = tuple(np.array(t) for t in t_x)
+    acc = [np.zeros((B, K)) for _ in range(3)]
+    path = np.empty((B, n_iter))
+    not_conv = 0
+
+    def binding(theta):
+        y = _from_base(u, z, *(t[:, None, :] for t in theta)).reshape(B * m, n)
+        start = _start(y, K, settings["init"], rng, (B * m,))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DegenerateDataWarning)
+            fit = _em(y, start, **kw)
+        stats = _ordered(fit.weights, fit.means, np.sqrt(fit.variances))
+        return tuple(s.reshape(B, m, K) for s in stats), int(np.count_nonzero(~fit.converged))
+
+    lo_x, hi_x = x.min(axis=-1)[:, None], x.max(axis=-1)[:, None]
+    sd_x = x.std(axis=-1)[:, None]
+    for k in range(n_iter):
+        sims, bad = binding(theta)
+        not_conv += bad
+        b = tuple(s.mean(axis=1) for s in sims)
+        w = theta[0] + STEP * (t_x[0] - b[0])
+        w = np.maximum(w, weight_floor)
+        w /= w.sum(axis=-1, keepdims=True)
+        mu = theta[1] + STEP * (t_x[1] - b[1])
+        sigma = theta[2] * (t_x[2] / b[2]) ** STEP
+        if BOX:
+            mu = np.clip(mu, lo_x, hi_x)
+            sigma = np.minimum(sigma, sd_x)
+        sigma = np.maximum(sigma, sd_floor)
+        new = _ordered(w, mu, sigma)
+        path[:, k] = np.max(np.stack([np.max(np.abs(a - c), axis=-1)
+                                      for a, c in zip(new, theta)]), axis=0)
+        theta = new
+        if k >= n_iter - average:
+            for a, t in zip(acc, theta):
+                a += t
+    est = _ordered(*(a / average for a in acc))
+    sims, bad = binding(est)
+    resid = tuple(t - s.mean(axis=1) for t, s in zip(t_x, sims))
+    se = tuple(s.std(axis=1, ddof=1) / np.sqrt(m) for s in sims)
+    return np.stack(est), np.stack(resid), np.stack(se), path, not_conv
+
+
+# ---------------------------------------------------------------------- helpers
+def _as_float(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"`{name}` must be a real number; got {type(value).__name__}.")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"`{name}` must be finite; got {value!r}.")
+    return value
+
+
+def _em_settings(tol, max_iter, var_floor, init):
+    tol = _as_float(tol, "tol")
+    if tol <= 0:
+        raise ValueError(f"`tol` must be positive; got {tol!r}.")
+    max_iter = as_int(max_iter, "max_iter", minimum=1)
+    var_floor = _as_float(var_floor, "var_floor")
+    if var_floor <= 0:
+        raise ValueError(f"`var_floor` must be positive (the mixture likelihood is unbounded "
+                         f"without a floor); got {var_floor!r}.")
+    if not isinstance(init, GMM):
+        if not isinstance(init, str):
+            raise TypeError(f"`init` must be one of {_INITS} or a GMM; got "
+                            f"{type(init).__name__}.")
+        if init not in _INITS:
+            raise ValueError(f"`init` must be one of {_INITS} or a GMM; got {init!r}.")
+    return {"tol": tol, "max_iter": max_iter, "var_floor": var_floor, "init": init}
+
+
+def _em_kwargs(settings):
+    return {k: settings[k] for k in ("tol", "max_iter", "var_floor")}
+
+
+def _describe_init(init):
+    return "given" if isinstance(init, GMM) else init
+
+
+def _check_fit_data(x, K):
+    n = x.shape[-1]
+    if n < K:
+        raise ValueError(f"`x` has n = {n} observations, but a mixture of K = {K} components "
+                         f"needs n >= K.")
+    flat = x.reshape(-1, n)
+    same = flat.max(axis=-1) == flat.min(axis=-1)
+    if same.any():
+        idx = np.unravel_index(int(np.argmax(same)), x.shape[:-1]) if x.ndim > 1 else ()
+        raise ValueError(f"`x` has all observations equal in the data set at index {idx}: "
+                         "a Gaussian mixture cannot be fitted to it (zero variance).")
+
+
+def _warn_em(fit, batch, max_iter, stacklevel):
+    bad = ~fit.converged
+    if bad.any():
+        warnings.warn(
+            f"EM did not converge within max_iter = {max_iter} iterations for "
+            f"{int(bad.sum())} of {bad.size} data set(s); see res.info['converged'].",
+            ConvergenceWarning, stacklevel=stacklevel + 1)
+    if fit.floor_hit.any():
+        warnings.warn(
+            f"a component variance ended on the floor var_floor * var(x) for "
+            f"{int(fit.floor_hit.sum())} of {fit.floor_hit.size} data set(s) (a component "
+            "collapsed onto few observations); see res.info['floor_hit'].",
+            DegenerateDataWarning, stacklevel=stacklevel + 1)
+
+
+def _result(params, batch, n, method, info, refit):
+    shape = batch + (params[0].shape[-1],)
+    values = [np.reshape(v, shape) for v in params]
+    for name, v in zip(GMM.Params._fields, values):
+        if not np.all(np.isfinite(v)):  # pragma: no cover - guarded by the floor and checks
+            raise ValueError(f"the {method.upper()} fit gave a non-finite `{name}`.")
+    dist = GMM._from_trusted(*values)
+    return FitResult(params=dist.params, dist=dist, method=method, n=n, info=info, refit=refit)
+
+
+def _frozen(value):
+    arr = np.array(value, dtype=np.float64, copy=True)
+    arr.flags.writeable = False
+    return arr
+
+
+def _unbox(value):
+    arr = np.asarray(value)
+    return arr.item() if arr.ndim == 0 else arr
+
+
+def _rebuild(weights, means, sigmas):
+    return GMM._from_trusted(weights, means, sigmas)
+
+
+def _as_shape(shape, name):
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (shape,)
+    try:
+        return tuple(as_int(s, name, minimum=0) for s in shape)
+    except TypeError:
+        raise TypeError(f"`{name}` must be a tuple of non-negative ints; got {shape!r}.") from None
