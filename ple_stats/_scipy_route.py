@@ -150,7 +150,8 @@ def fit_ple(dist, data, *, m=100, rng=None, tol=1e-7, max_iter=30, **fit_kwds):
         except Exception:
             return np.full(len(names), np.nan)
 
-    t_full = np.array([mle(row) for row in flat])
+    # The data's own fits: keyword errors (TypeError from scipy) propagate as they are.
+    t_full = np.array([_fit_data(dist, row, fit_kwds) for row in flat])
     bad = ~np.all(np.isfinite(t_full), axis=-1)
     if bad.any():
         raise ValueError(f"`dist.fit` failed on the data set at index "
@@ -222,6 +223,17 @@ def fit_ple(dist, data, *, m=100, rng=None, tol=1e-7, max_iter=30, **fit_kwds):
     frozen = dist(*params)
     refit = Refit(_ScipyRefit(dist, m, tol, max_iter, fit_kwds), random=True)
     return FitResult(params=params, dist=frozen, method="ple", n=n, info=info, refit=refit)
+
+
+def _fit_data(dist, row, fit_kwds):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.asarray(dist.fit(row, **fit_kwds), dtype=float)
+    except TypeError:
+        raise
+    except Exception:  # scipy's FitError and friends: reported below as a failed fit
+        return np.full(len(_parameter_names(dist)), np.nan)
 
 
 class _ScipyRefit:

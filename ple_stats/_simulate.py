@@ -283,7 +283,11 @@ def _child_seeds(rng, count, need_reproducible):
     else:
         raise TypeError(f"`rng` must be None, an int, a SeedSequence or a Generator; got "
                         f"{type(rng).__name__}.")
-    return root.spawn(count)
+    # Spawn from a copy: SeedSequence.spawn advances the object it is called on, and a
+    # restart with the same object must draw the same child streams.
+    fresh = np.random.SeedSequence(root.entropy, spawn_key=root.spawn_key,
+                                   pool_size=root.pool_size)
+    return fresh.spawn(count)
 
 
 def _execute(spec, sizes, seeds, n_jobs, backend, store, progress):
@@ -368,7 +372,10 @@ class _Checkpoint:
                      list(seeds[0].spawn_key[:-1]) if seeds else None],
         }
         if est.kind == "callable":
-            key["callable"] = getattr(est.func, "__qualname__", repr(est.func))
+            # A callable is identified by its qualified name (an object by its type's).
+            func = est.func
+            name = getattr(func, "__qualname__", None) or type(func).__qualname__
+            key["callable"] = f"{getattr(func, '__module__', '')}.{name}"
         text = json.dumps(key, sort_keys=True, default=str)
         self.digest = hashlib.sha256(text.encode()).hexdigest()[:16]
         meta = os.path.join(self.path, "checkpoint.json")

@@ -13,7 +13,7 @@ from ._theory import exact_curves
 
 __all__ = ["SimulationResult"]
 
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2  # 2: adds ``diverged``
 
 
 @dataclass(frozen=True, eq=False)
@@ -211,11 +211,16 @@ class SimulationResult:
     def load(cls, path):
         """Read a file written by :meth:`save`."""
         with np.load(os.fspath(path), allow_pickle=False) as data:
+            if "metadata" not in data or "trajectories" not in data:
+                raise ValueError(f"{path!r} is not a SimulationResult file.")
             meta = json.loads(str(data["metadata"]))
             trajectories = data["trajectories"]
-            diverged = data["diverged"]
-        if meta.pop("format_version", None) != _FORMAT_VERSION:
-            raise ValueError(f"{path!r} is not a SimulationResult file of a known version.")
+            version = meta.pop("format_version", None)
+            if version not in (1, _FORMAT_VERSION):
+                raise ValueError(f"{path!r} is not a SimulationResult file of a known version "
+                                 f"(version {version!r}).")
+            # version 1 had no overflow record: no run overflowed in those files
+            diverged = data["diverged"] if "diverged" in data else None
         meta["param_names"] = tuple(meta["param_names"])
         meta["fixed"] = tuple(meta["fixed"])
         return cls(trajectories=trajectories, diverged=diverged, **meta)

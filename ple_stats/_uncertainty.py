@@ -28,7 +28,13 @@ def parametric_bootstrap_ci(result, *, confidence_level=0.95, n_resamples=1000, 
     if result.refit is None:
         raise ValueError("this result carries no estimator to refit with.")
     # All resamples of all data sets in one batched refit: shape (B, *batch, n).
-    resamples = result.dist.sample(result.n, rng, sample_shape=(n_resamples,))
+    dist = result.dist
+    if hasattr(dist, "sample"):
+        resamples = dist.sample(result.n, rng, sample_shape=(n_resamples,))
+    else:  # a frozen scipy distribution (ple_stats.fit_ple on a scipy family)
+        args = [np.asarray(a, dtype=float)[..., None] for a in dist.args]
+        shape = (n_resamples,) + result.batch_shape + (result.n,)
+        resamples = dist.dist.rvs(*args, size=shape, random_state=rng)
     refits = result.refit(resamples, rng=rng)
     alpha = 1.0 - level
     low, high, se = [], [], []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -50,12 +52,13 @@ _COLORS = {"mle": "tab:red", "ple": "tab:blue", "ple-sigma": "tab:green"}
 
 def _run(dist, n, generations, runs, estimator, fixed, fit_kwargs, seed, n_jobs, out_dir,
          tag, progress):
-    """One simulation, cached on disk: an existing result file with these settings is reused."""
+    """One simulation, cached on disk under a name that encodes every setting."""
+    settings = json.dumps([repr(dist), n, generations, runs, estimator, fixed, fit_kwargs,
+                           seed], sort_keys=True, default=str)
+    tag = f"{tag}-{hashlib.sha256(settings.encode()).hexdigest()[:12]}"
     path = os.path.join(out_dir, "data", f"{tag}.npz")
     if os.path.exists(path):
-        sim = SimulationResult.load(path)
-        if sim.runs == runs and sim.generations == generations:
-            return sim
+        return SimulationResult.load(path)
     sim = simulate(dist, n=n, generations=generations, runs=runs, estimator=estimator,
                    fixed=fixed, fit_kwargs=fit_kwargs or None,
                    rng=np.random.SeedSequence(seed), n_jobs=n_jobs,
