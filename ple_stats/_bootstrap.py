@@ -31,10 +31,9 @@ import numpy as np
 
 from ._result import Refit
 from ._solver import solve_batched
-from ._validation import as_int, as_rng
 from ._warnings import ConvergenceWarning
 
-__all__ = ["fit_bootstrap", "BindingProblem", "chunk_slices"]
+__all__ = ["fit_bootstrap", "BindingProblem", "chunk_slices", "flatten_batch"]
 
 #: Synthetic draws processed at once (per chunk of data sets): m * chunk * n.
 _MAX_DRAWS_PER_CHUNK = 2**22
@@ -118,16 +117,20 @@ def chunk_slices(size, m, n):
     return [slice(start, min(size, start + chunk)) for start in range(0, size, chunk)]
 
 
-def fit_bootstrap(cls, x, fixed, options, *, m, rng, tol=1e-10, max_iter=50):
-    """Bootstrap PLE of ``cls`` on validated data ``x`` (see the module docstring)."""
-    m = as_int(m, "m", minimum=2)
-    rng = as_rng(rng)
-    cls._check_n(x, fixed, "ple", options)
-    n = x.shape[-1]
-    batch = x.shape[:-1]
+def flatten_batch(x, fixed):
+    """Data ``(*batch, n)`` as ``(size, n)`` and fixed parameters as ``(size,)`` arrays."""
+    n, batch = x.shape[-1], x.shape[:-1]
     size = int(np.prod(batch))
-    flat_x = x.reshape(size, n)
-    flat_fixed = {k: np.reshape(v, size) for k, v in fixed.items()}
+    return x.reshape(size, n), {k: np.reshape(v, size) for k, v in fixed.items()}, batch, size, n
+
+
+def fit_bootstrap(cls, x, fixed, options, *, m, rng, tol=1e-10, max_iter=50):
+    """Bootstrap PLE of ``cls`` on validated data ``x`` (see the module docstring).
+
+    ``m`` (an int >= 2) and ``rng`` (a Generator) are validated by the caller.
+    """
+    cls._check_n(x, fixed, "ple", options)
+    flat_x, flat_fixed, batch, size, n = flatten_batch(x, fixed)
     problem = BindingProblem(cls, flat_fixed, options, n)
     k = len(problem.free)
     theta = np.empty((size, k))

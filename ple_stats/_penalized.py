@@ -21,10 +21,9 @@ import warnings
 import numpy as np
 
 from ._bootstrap import (BindingProblem, _solve_common_random_numbers, _unbox, chunk_slices,
-                         target_to_theta_start)
+                         flatten_batch, target_to_theta_start)
 from ._result import Refit
 from ._optimize import nelder_mead_batched
-from ._validation import as_int, as_rng
 from ._warnings import ConvergenceWarning
 
 __all__ = ["fit_penalized"]
@@ -39,16 +38,13 @@ def _as_penalty(penalty):
 
 
 def fit_penalized(cls, x, fixed, options, *, penalty, m, rng, max_iter=2000):
-    """Penalised PLE of ``cls`` on validated data ``x`` (see the module docstring)."""
+    """Penalised PLE of ``cls`` on validated data ``x`` (see the module docstring).
+
+    ``m`` and ``rng`` are validated by the caller.
+    """
     penalty = _as_penalty(penalty)
-    m = as_int(m, "m", minimum=2)
-    rng = as_rng(rng)
     cls._check_n(x, fixed, "ple", options)
-    n = x.shape[-1]
-    batch = x.shape[:-1]
-    size = int(np.prod(batch))
-    flat_x = x.reshape(size, n)
-    flat_fixed = {k: np.reshape(v, size) for k, v in fixed.items()}
+    flat_x, flat_fixed, batch, size, n = flatten_batch(x, fixed)
     free = cls._free_names(fixed)
     k = len(free)
     theta = np.empty((size, k))
