@@ -273,7 +273,7 @@ class HyperNetwork(nn.Module):
                 for name, head in zip(self.names, self.heads)}
 
     def encode(self, X: Tensor, mask: Tensor | None = None) -> Tensor:
-        """The pooled set representation ``h2(mean_i h1(x_i))``, shape ``(width,)`` or ``(B, width)``.
+        """The pooled set representation ``h2(mean_i h1(x_i))``: ``(width,)`` or ``(B, width)``.
 
         Takes the same ``X`` and ``mask`` as :meth:`forward`.
         """

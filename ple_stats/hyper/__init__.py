@@ -1,0 +1,31 @@
+"""The torch hypernetwork core of ple_stats (SPEC §4).
+
+A :class:`HyperNetwork` is generated from any ``torch.nn.Module`` target and
+predicts its weights from a set of observations; :func:`call_with_weights` and
+:func:`call_batched` run the target on predicted weights; :func:`ple_penalty`
+and :func:`train_ple` train the hypernetwork with the PLE penalty.
+
+This subpackage needs PyTorch; ``import ple_stats`` alone never imports it.
+"""
+
+try:
+    import torch  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised only without torch
+    raise ImportError(
+        'ple_stats.hyper needs PyTorch: pip install "ple_stats[torch]" '
+        "(or pip install torch==2.13.0)."
+    ) from exc
+
+from ._functional import call_batched, call_with_weights
+from ._network import HyperNetwork
+from ._penalty import ple_penalty
+from ._train import TrainHistory, train_ple
+
+__all__ = [
+    "HyperNetwork",
+    "TrainHistory",
+    "call_batched",
+    "call_with_weights",
+    "ple_penalty",
+    "train_ple",
+]

@@ -1,0 +1,508 @@
+"""PLE training of a hypernetwork: task loss + lam * penalty, with checkpoint and resume."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import Tensor
+
+from ._checks import (as_device, as_generator, check_nonneg_float, check_positive_float,
+                      check_positive_int)
+from ._network import HyperNetwork
+from ._penalty import PENALTY_KINDS, ple_penalty
+
+__all__ = ["TrainHistory", "train_ple"]
+
+_FORMAT = "ple_stats.hyper.checkpoint/1"
+_OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+    "rmsprop": torch.optim.RMSprop,
+}
+
+
+@dataclass(frozen=True)
+class TrainHistory:
+    """What :func:`train_ple` did, one entry per epoch (over all runs when resumed).
+
+    Attributes
+    ----------
+    loss : tuple of float
+        Mean total loss (task loss + lam * penalty) over the epoch's steps.
+    task_loss : tuple of float
+        Mean task loss.
+    penalty : tuple of float
+        Mean PLE penalty; NaN when ``lam == 0`` (the synthetic pass is skipped).
+    epochs : int
+        Epochs completed in total.
+    steps : int
+        Optimiser steps taken in total.
+    resumed_from : int
+        Epoch the last call started from (0 for a fresh run).
+    """
+
+    loss: tuple
+    task_loss: tuple
+    penalty: tuple
+    epochs: int
+    steps: int
+    resumed_from: int = 0
+
+    def as_dict(self) -> dict:
+        """Plain-dict form (lists of floats), e.g. for json."""
+        out = asdict(self)
+        for key in ("loss", "task_loss", "penalty"):
+            out[key] = list(out[key])
+        return out
+
+
+def _batches(data, batch_size, drop_last, shuffle, generator):
+    """Yield the sets of one epoch: tensors (n, d) or (B, n, d)."""
+    if isinstance(data, Tensor):
+        size = data.shape[0]
+        order = torch.randperm(size, generator=generator) if shuffle else torch.arange(size)
+        step = size if batch_size is None else batch_size
+        for start in range(0, size, step):
+            idx = order[start:start + step]
+            if drop_last and idx.numel() < step:
+                return
+            yield data[idx.to(data.device)]
+    else:
+        for item in data:
+            if isinstance(item, (list, tuple)) and len(item) == 1:
+                item = item[0]
+            if not isinstance(item, Tensor):
+                raise TypeError(f"`data` must yield tensors of shape (n, d) or (B, n, d); got "
+                                f"{type(item).__name__}.")
+            yield item
+
+
+def _check_data(data, in_features):
+    if isinstance(data, Tensor):
+        if data.ndim not in (2, 3):
+            raise ValueError(f"`data` must have shape (N, d) (one data set; batches of points "
+                             f"are the sets) or (N, n, d) (N sets); got shape "
+                             f"{tuple(data.shape)}.")
+        if data.shape[-1] != in_features:
+            raise ValueError(f"`data` must have in_features={in_features} features in its last "
+                             f"axis; got shape {tuple(data.shape)}.")
+        if data.numel() == 0:
+            raise ValueError(f"`data` must not be empty; got shape {tuple(data.shape)}.")
+        return
+    if isinstance(data, (str, bytes, Mapping)) or not isinstance(data, Iterable):
+        raise TypeError(f"`data` must be a torch.Tensor or a re-iterable of tensors (a list, a "
+                        f"DataLoader); got {type(data).__name__}.")
+    if iter(data) is data:
+        raise TypeError("`data` must be re-iterable (a tensor, a list, a DataLoader): it is "
+                        "iterated once per epoch; got a one-shot iterator.")
+
+
+def _make_optimizer(optimizer, params, lr, optimizer_kwargs):
+    if isinstance(optimizer, str):
+        key = optimizer.lower()
+        if key not in _OPTIMIZERS:
+            raise ValueError(f"`optimizer` must be one of {sorted(_OPTIMIZERS)} or a "
+                             f"torch.optim.Optimizer class; got {optimizer!r}.")
+        cls = _OPTIMIZERS[key]
+    elif isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer):
+        cls = optimizer
+    else:
+        raise TypeError(f"`optimizer` must be a name or a torch.optim.Optimizer class; got "
+                        f"{optimizer!r}.")
+    return cls(params, lr=lr, **dict(optimizer_kwargs or {}))
+
+
+def _save_atomic(state, path):
+    """torch.save to a temporary file beside ``path``, then os.replace (atomic on POSIX)."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".",
+                               suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(state, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+
+
+def _progress_bar(progress, total, initial):
+    if progress is False:
+        return None
+    if progress is None and not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()):
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        if progress:
+            raise ImportError('progress=True needs tqdm: pip install "ple_stats[plot]" '
+                              '(or pip install tqdm).') from None
+        return None
+    return tqdm(total=total, initial=initial, desc="train_ple", unit="epoch")
+
+
+def train_ple(
+    hypernetwork: HyperNetwork,
+    task_loss: Callable[[dict, Tensor], Tensor],
+    sampler: Callable[[dict, int, torch.Generator], Tensor] | None,
+    data,
+    *,
+    lam: float = 0.1,
+    m: int = 1,
+    epochs: int = 10,
+    batch_size: int | None = None,
+    shuffle: bool = True,
+    drop_last: bool = False,
+    lr: float = 1e-3,
+    optimizer: str | type = "adam",
+    optimizer_kwargs: Mapping | None = None,
+    scheduler: Callable | None = None,
+    penalty: str = "l1",
+    detach_synthetic: bool = True,
+    clip_grad_norm: float | None = None,
+    device: str | torch.device | None = None,
+    seed: int | torch.Generator | None = None,
+    checkpoint: str | os.PathLike | None = None,
+    checkpoint_every: int = 1,
+    resume: bool = False,
+    progress: bool | None = None,
+) -> TrainHistory:
+    r"""Train a hypernetwork with the PLE penalty (the paper's eq. 5, SPEC §4).
+
+    For each batch of real sets :math:`X`: predict :math:`\theta = H_\phi(X)`,
+    draw ``m`` synthetic sets :math:`Y_i \sim P(\cdot; \theta)` of the same size
+    with ``sampler``, and minimise
+
+    .. math::
+
+        \text{loss} = \text{task\_loss}(\theta, X)
+        + \lambda\, \operatorname{pen}\bigl(H_\phi(X), \{H_\phi(Y_i)\}_{i=1}^m\bigr)
+
+    over the hypernetwork's parameters :math:`\phi` (and the target's shared,
+    non-predicted parameters), with :func:`ple_penalty`. ``lam = 0`` is plain
+    hypernetwork training (the MLE baseline) and skips the synthetic pass.
+
+    Parameters
+    ----------
+    hypernetwork : HyperNetwork
+        The model to train (in place). Its ``target`` supplies the shared tensors.
+    task_loss : callable ``(weights, X) -> scalar tensor``
+        The NLL (or negative ELBO) of the real batch ``X`` under the target with
+        the predicted ``weights`` (a dict, batched with a leading ``B`` when ``X``
+        is ``(B, n, d)``); use :func:`call_with_weights` / :func:`call_batched`
+        inside it to run the target.
+    sampler : callable ``(weights, n, generator) -> tensor`` or None
+        Draws one synthetic batch from the target with ``weights``: shape
+        ``(n, d)`` for unbatched weights, ``(B, n, d)`` for weights with a leading
+        ``B`` (exactly the shape of ``X``). It must draw its randomness from
+        ``generator``. May be None when ``lam == 0``.
+    data : torch.Tensor or re-iterable of tensors
+        ``(N, n, d)``: ``N`` sets of ``n`` observations, taken ``batch_size`` sets
+        at a time (batched forward). ``(N, d)``: one data set whose minibatches
+        of ``batch_size`` points are the sets. Otherwise an iterable (list,
+        DataLoader) yielding sets ``(n, d)`` or batches ``(B, n, d)``, iterated
+        once per epoch as given (``batch_size`` and ``shuffle`` then do not apply).
+    lam : float, default 0.1
+        Penalty weight :math:`\lambda \ge 0` (the paper uses 0.1).
+    m : int, default 1
+        Number of synthetic sets per real set.
+    epochs : int, default 10
+        Total number of epochs (a resumed run continues up to this number).
+    batch_size : int, optional
+        Sets (3-D ``data``) or points (2-D ``data``) per step; default: all of
+        ``data`` in one step.
+    shuffle : bool, default True
+        Reshuffle tensor ``data`` every epoch (with the seeded generator).
+    drop_last : bool, default False
+        Drop a final incomplete batch of tensor ``data``.
+    lr : float, default 1e-3
+        Learning rate.
+    optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch.optim.Optimizer class
+        The optimiser, built as ``optimizer(params, lr=lr, **optimizer_kwargs)``.
+    optimizer_kwargs : dict, optional
+        Further optimiser settings.
+    scheduler : callable ``optimizer -> LRScheduler``, optional
+        Builds a learning-rate scheduler, stepped once after every epoch and
+        saved in the checkpoint, e.g.
+        ``lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)``.
+    penalty : {"l1", "l2", "relative", "l2_unbiased"}, default "l1"
+        ``kind`` of :func:`ple_penalty` (``"l2_unbiased"`` needs ``m >= 2``).
+    detach_synthetic : bool, default True
+        Treat the synthetic sets as data (no gradient through the sampling). Set
+        False when ``sampler`` is reparameterised (e.g. ``mu + sigma * z``): the
+        gradient then also flows from :math:`H(Y)` through :math:`Y` into
+        :math:`\theta`, which is what moves :math:`\theta` towards the
+        recursive-stability constraint.
+    clip_grad_norm : float, optional
+        Clip the global gradient norm to this value before each step.
+    device : str or torch.device, optional
+        Default: CUDA when available, else CPU. The hypernetwork and its target
+        are moved there; data batches are moved per step.
+    seed : None, int or torch.Generator
+        Source of all randomness of the loop (shuffling and the sampler's
+        draws); the global torch random state is never used. None: fresh
+        entropy (not reproducible).
+    checkpoint : path, optional
+        File written atomically (temporary file, then ``os.replace``) every
+        ``checkpoint_every`` epochs and after the last one. It holds the
+        hypernetwork, the target's state, the optimiser, the random-generator
+        states, the epoch and the history.
+    checkpoint_every : int, default 1
+        Epochs between checkpoints.
+    resume : bool, default False
+        Continue from ``checkpoint`` when that file exists (start fresh when it
+        does not). The continued run is identical to an uninterrupted one with the
+        same settings on the same device (tensor ``data``, or a deterministic
+        iterable).
+    progress : bool, optional
+        Show a tqdm progress bar over epochs; default: only when stderr is a
+        terminal.
+
+    Returns
+    -------
+    TrainHistory
+        Per-epoch mean loss, task loss and penalty.
+
+    Raises
+    ------
+    TypeError
+        For arguments of the wrong type (message names the argument).
+    ValueError
+        For invalid values (``lam < 0``, ``m < 1``, wrong data shape, a sampler
+        output of the wrong shape, a checkpoint from different settings).
+    FloatingPointError
+        If the loss or the synthetic data become NaN or infinite; the message
+        names the epoch and step.
+
+    See Also
+    --------
+    HyperNetwork, ple_penalty, call_with_weights, call_batched
+
+    Notes
+    -----
+    The task loss and the penalty are averaged as returned by ``task_loss`` and
+    :func:`ple_penalty`; choose ``lam`` relative to the task loss's scale (a mean
+    per-observation NLL with ``lam = 0.1`` reproduces the paper's setting).
+    For ``m > 1`` the ``m`` synthetic sets go through the hypernetwork in one
+    batched pass.
+
+    Examples
+    --------
+    Fit a Gaussian's ``(mu, log_sigma)`` from sets of 10 points:
+
+    >>> import torch
+    >>> from ple_stats.hyper import HyperNetwork, train_ple
+    >>> from ple_stats.hyper.examples import GaussianModel, gaussian_nll, gaussian_sampler
+    >>> g = torch.Generator().manual_seed(0)
+    >>> sets = torch.randn(256, 10, 1, generator=g)          # 256 sets, n = 10
+    >>> H = HyperNetwork(GaussianModel(), in_features=1, hidden=(16, 16), seed=0)
+    >>> hist = train_ple(H, gaussian_nll, gaussian_sampler, sets, lam=0.1, epochs=3,
+    ...                  batch_size=64, device="cpu", seed=0, progress=False)
+    >>> hist.epochs, hist.steps, len(hist.penalty)
+    (3, 12, 3)
+    """
+    if not isinstance(hypernetwork, HyperNetwork):
+        raise TypeError(f"`hypernetwork` must be a HyperNetwork; got "
+                        f"{type(hypernetwork).__name__}.")
+    if not callable(task_loss):
+        raise TypeError(f"`task_loss` must be callable (weights, X) -> loss; got "
+                        f"{type(task_loss).__name__}.")
+    lam = check_nonneg_float(lam, "lam")
+    m = check_positive_int(m, "m")
+    epochs = check_positive_int(epochs, "epochs", minimum=0)
+    batch_size = check_positive_int(batch_size, "batch_size", allow_none=True)
+    lr = check_positive_float(lr, "lr")
+    clip_grad_norm = check_positive_float(clip_grad_norm, "clip_grad_norm", allow_none=True)
+    checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
+    if lam > 0 and not callable(sampler):
+        raise TypeError(f"`sampler` must be callable (weights, n, generator) -> tensor when "
+                        f"lam > 0; got {type(sampler).__name__}.")
+    if penalty not in PENALTY_KINDS:
+        raise ValueError(f"`penalty` must be one of {PENALTY_KINDS}; got {penalty!r}.")
+    if penalty == "l2_unbiased" and m < 2 and lam > 0:
+        raise ValueError(f"`m` must be at least 2 with penalty='l2_unbiased'; got {m}.")
+    if progress not in (None, True, False):
+        raise TypeError(f"`progress` must be None, True or False; got {progress!r}.")
+    _check_data(data, hypernetwork.in_features)
+    device = as_device(device)
+
+    H = hypernetwork
+    target = H.target
+    H.to(device)
+    target.to(device)
+    params = list(H.parameters()) + H.shared_parameters()
+    opt = _make_optimizer(optimizer, params, lr, optimizer_kwargs)
+    if scheduler is not None and not callable(scheduler):
+        raise TypeError(f"`scheduler` must be callable optimizer -> LRScheduler; got "
+                        f"{type(scheduler).__name__}.")
+    sched = None if scheduler is None else scheduler(opt)
+
+    # Two generators: shuffling on the CPU, the sampler's draws on `device`.
+    if isinstance(seed, torch.Generator):
+        sample_gen = as_generator(seed, "seed", device=device)
+        shuffle_seed = int(torch.randint(0, 2**62, (), generator=sample_gen,
+                                         device=sample_gen.device))
+        shuffle_gen = torch.Generator().manual_seed(shuffle_seed)
+    else:
+        shuffle_gen = as_generator(seed, "seed")
+        sample_seed = int(torch.randint(0, 2**62, (), generator=shuffle_gen))
+        sample_gen = torch.Generator(device=device).manual_seed(sample_seed)
+
+    config = {"lam": lam, "m": m, "batch_size": batch_size, "penalty": penalty,
+              "detach_synthetic": bool(detach_synthetic), "shuffle": bool(shuffle),
+              "drop_last": bool(drop_last)}
+    record = {"loss": [], "task_loss": [], "penalty": []}
+    start_epoch, steps = 0, 0
+    if resume and checkpoint is not None and os.path.exists(checkpoint):
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        if not isinstance(state, dict) or state.get("format") != _FORMAT:
+            raise ValueError(f"`checkpoint` {os.fspath(checkpoint)!r} is not a train_ple "
+                             f"checkpoint.")
+        changed = {k: (state["config"].get(k), v) for k, v in config.items()
+                   if state["config"].get(k) != v}
+        if changed:
+            raise ValueError(f"`checkpoint` was written with other settings "
+                             f"(saved, now): {changed}; resume with the same settings.")
+        H.load_state_dict(state["hypernetwork"])
+        target.load_state_dict(state["target"])
+        opt.load_state_dict(state["optimizer"])
+        if (sched is None) != (state.get("scheduler") is None):
+            raise ValueError("`checkpoint` was written " + ("with" if sched is None else
+                             "without") + " a `scheduler`; resume with the same settings.")
+        if sched is not None:
+            sched.load_state_dict(state["scheduler"])
+        shuffle_gen.set_state(state["shuffle_rng"])
+        sample_gen.set_state(state["sample_rng"])
+        record = {k: list(v) for k, v in state["history"].items()}
+        start_epoch, steps = int(state["epoch"]), int(state["step"])
+    resumed_from = start_epoch
+
+    bar = _progress_bar(progress, epochs, start_epoch)
+    H.train()
+    try:
+        for epoch in range(start_epoch, epochs):
+            sums = {"loss": 0.0, "task_loss": 0.0, "penalty": 0.0}
+            n_steps = 0
+            for step, X in enumerate(_batches(data, batch_size, drop_last, shuffle,
+                                              shuffle_gen)):
+                X = X.to(device)
+                if X.ndim not in (2, 3) or X.shape[-1] != H.in_features:
+                    raise ValueError(f"`data` yielded a batch of shape {tuple(X.shape)}; "
+                                     f"expected (n, {H.in_features}) or "
+                                     f"(B, n, {H.in_features}).")
+                loss, task, pen = _step(H, opt, params, task_loss, sampler, X, lam=lam, m=m,
+                                        kind=penalty, detach=detach_synthetic,
+                                        generator=sample_gen, clip=clip_grad_norm,
+                                        where=(epoch, step))
+                sums["loss"] += loss.item()
+                sums["task_loss"] += task.item()
+                sums["penalty"] += math.nan if pen is None else pen.item()
+                n_steps += 1
+                steps += 1
+            if n_steps == 0:
+                raise ValueError(f"`data` yielded no batch in epoch {epoch}"
+                                 + (" (drop_last=True with fewer points than batch_size)"
+                                    if drop_last else "") + ".")
+            for key in record:
+                record[key].append(sums[key] / n_steps)
+            if sched is not None:
+                sched.step()
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{record['loss'][-1]:.4g}",
+                                penalty=f"{record['penalty'][-1]:.3g}")
+            done = epoch + 1
+            if checkpoint is not None and (done % checkpoint_every == 0 or done == epochs):
+                _save_atomic({
+                    "format": _FORMAT,
+                    "epoch": done,
+                    "step": steps,
+                    "config": config,
+                    "hypernetwork": H.state_dict(),
+                    "target": target.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "scheduler": None if sched is None else sched.state_dict(),
+                    "shuffle_rng": shuffle_gen.get_state(),
+                    "sample_rng": sample_gen.get_state(),
+                    "history": record,
+                }, checkpoint)
+    finally:
+        if bar is not None:
+            bar.close()
+    return TrainHistory(loss=tuple(record["loss"]), task_loss=tuple(record["task_loss"]),
+                        penalty=tuple(record["penalty"]), epochs=len(record["loss"]),
+                        steps=steps, resumed_from=resumed_from)
+
+
+def _step(H, opt, params, task_loss, sampler, X, *, lam, m, kind, detach, generator, clip,
+          where=(0, 0)):
+    """One optimisation step on the real batch ``X``; returns (loss, task loss, penalty or None).
+
+    This is exactly what :func:`train_ple` runs per step (the benchmark times it).
+    """
+    weights = H(X)
+    task = task_loss(weights, X)
+    if not isinstance(task, Tensor) or task.numel() != 1:
+        raise TypeError(f"`task_loss` must return a scalar tensor; got {type(task).__name__}"
+                        + (f" of shape {tuple(task.shape)}" if isinstance(task, Tensor) else "")
+                        + ".")
+    task = task.reshape(())
+    if lam > 0:
+        pen = _penalty_term(H, sampler, weights, X, m, kind, detach, generator, *where)
+        loss = task + lam * pen
+    else:
+        pen = None
+        loss = task
+    if not torch.isfinite(loss):
+        raise FloatingPointError(
+            f"non-finite loss at epoch {where[0]}, step {where[1]}: task_loss={task.item()}, "
+            f"penalty={float('nan') if pen is None else pen.item()}. Lower `lr`, set "
+            f"`clip_grad_norm`, or check `task_loss`.")
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if clip is not None:
+        torch.nn.utils.clip_grad_norm_(params, clip)
+    opt.step()
+    return loss, task, pen
+
+
+def _penalty_term(H, sampler, weights, X, m, kind, detach, generator, epoch, step):
+    """Draw m synthetic sets like X from the target on ``weights``; return the penalty."""
+    n = X.shape[-2]
+    if detach:
+        source = {k: v.detach() for k, v in weights.items()}
+        context = torch.no_grad()
+    else:
+        source, context = weights, contextlib.nullcontext()
+    with context:
+        draws = [sampler(source, n, generator) for _ in range(m)]
+    for Y in draws:
+        if not isinstance(Y, Tensor):
+            raise TypeError(f"`sampler` must return a tensor; got {type(Y).__name__}.")
+        if Y.shape != X.shape:
+            raise ValueError(f"`sampler` must return synthetic data shaped like the real batch "
+                             f"{tuple(X.shape)}; got {tuple(Y.shape)}.")
+        if not torch.isfinite(Y).all():
+            raise FloatingPointError(f"`sampler` produced NaN or inf at epoch {epoch}, step "
+                                     f"{step}.")
+    Y = torch.stack(draws)                       # (m, n, d) or (m, B, n, d)
+    if X.ndim == 3:
+        Y = Y.reshape((m * X.shape[0],) + tuple(X.shape[1:]))
+    refit = H(Y)                                 # one batched pass over all m sets
+    lead = (m,) if X.ndim == 2 else (m, X.shape[0])
+    synthetic = {k: v.reshape(lead + tuple(v.shape[1:])) for k, v in refit.items()}
+    per_draw = [{k: v[i] for k, v in synthetic.items()} for i in range(m)]
+    return ple_penalty(weights, per_draw, kind=kind)
