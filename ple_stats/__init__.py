@@ -15,7 +15,9 @@ claimed.
 from ._distribution import Distribution
 from ._exponential import Exponential
 from ._gaussian import Gaussian
+from ._gmm import GMM
 from ._geometric import Geometric
+from ._kl import kl_divergence
 from ._laplace import Laplace
 from ._pareto import Pareto
 from ._result import FitResult
@@ -35,8 +37,10 @@ __all__ = [
     "Geometric",
     "Exponential",
     "Pareto",
+    "GMM",
     "FitResult",
     "fit_ple",
+    "kl_divergence",
     "simulate",
     "SimulationResult",
     "PLEWarning",

@@ -83,7 +83,8 @@ class FitResult:
     @property
     def batch_shape(self) -> tuple:
         """Shape of the batch of data sets that was fitted (``()`` for 1-D data)."""
-        return np.shape(self.params[0])
+        batch_shape = getattr(self.dist, "batch_shape", None)
+        return batch_shape if batch_shape is not None else np.shape(self.params[0])
 
     def __repr__(self):
         fields = ", ".join(

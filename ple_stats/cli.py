@@ -52,6 +52,15 @@ def _reproduce(args):
         paths = experiments.reproduce_madness(args.out or "results/madness", m=args.m, **common)
     elif args.name == "gaussian-std":
         paths = experiments.reproduce_gaussian_std(args.out or "results/gaussian-std", **common)
+    elif args.name == "gmm":
+        if args.generations is not None:
+            raise ValueError("--generations does not apply to `reproduce gmm`.")
+        kwargs = {k: v for k, v in common.items() if k != "runs"}
+        if args.runs is not None:
+            kwargs["seeds"] = args.runs  # data sets per cell
+        if args.m is not None:
+            kwargs["m"] = args.m
+        paths = experiments.reproduce_gmm(args.out or "results/gmm", **kwargs)
     else:  # pragma: no cover - argparse restricts the choices
         raise SystemExit(f"unknown experiment {args.name!r}")
     for key, value in paths.items():
@@ -73,12 +82,14 @@ def build_parser():
     demo.set_defaults(func=_demo)
 
     rep = sub.add_parser("reproduce", help="reproduce a figure of the paper")
-    rep.add_argument("name", choices=["madness", "gaussian-std"],
-                     help="madness: Figure 4 (six families); gaussian-std: Figure 5")
+    rep.add_argument("name", choices=["madness", "gaussian-std", "gmm"],
+                     help="madness: Figure 4 (six families); gaussian-std: Figure 5; "
+                          "gmm: Figure 3 (unbalanced Gaussian mixture)")
     rep.add_argument("--out", help="output directory (default results/NAME)")
     rep.add_argument("--runs", type=int, help="runs per simulation (default: the paper's)")
     rep.add_argument("--generations", type=int, help="generations (default 100)")
-    rep.add_argument("--m", type=int, help="synthetic data sets of the bootstrap PLE (madness)")
+    rep.add_argument("--m", type=int, help="synthetic data sets of the bootstrap PLE (madness, "
+                                           "gmm)")
     rep.add_argument("--quick", action="store_true", help="a small version that runs in seconds")
     rep.add_argument("--n-jobs", type=int, default=1, help="worker processes (-1: all cores)")
     rep.add_argument("--seed", type=int, default=0)

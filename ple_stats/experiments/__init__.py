@@ -5,6 +5,8 @@ numbers (CSV and JSON) into an output directory and returns the paths. The
 command line exposes them as ``ple-stats reproduce NAME``.
 """
 
+from ._gmm import GMM_SIZES, GMM_WEIGHTS, reproduce_gmm
 from ._madness import MADNESS_PANELS, reproduce_gaussian_std, reproduce_madness
 
-__all__ = ["MADNESS_PANELS", "reproduce_madness", "reproduce_gaussian_std"]
+__all__ = ["MADNESS_PANELS", "reproduce_madness", "reproduce_gaussian_std", "GMM_WEIGHTS",
+           "GMM_SIZES", "reproduce_gmm"]

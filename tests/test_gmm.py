@@ -1,0 +1,460 @@
+"""The one-dimensional Gaussian mixture: construction, densities, EM, bootstrap PLE, Figure 3.
+
+Statistical tests state their seed, the quantity compared and why the tolerance is what it
+is; the EM cross-checks against scikit-learn are deterministic (same start, same rules).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+from ple_stats import GMM, ConvergenceWarning, DegenerateDataWarning, Gaussian
+from ple_stats.cli import main as cli_main
+
+sklearn_mixture = pytest.importorskip("sklearn.mixture")
+
+
+def mixture_pdf(x, weights, means, sigmas):
+    """Reference density from scipy.stats, written independently of the package."""
+    return sum(w * stats.norm.pdf(x, m, s) for w, m, s in zip(weights, means, sigmas))
+
+
+# --------------------------------------------------------------------------- construction
+def test_params_shapes_and_broadcasting():
+    d = GMM(weights=[0.3, 0.7], means=[[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]], sigmas=1.0)
+    assert d.batch_shape == (3,)
+    assert d.n_components == 2
+    w, mu, sigma = d.params
+    assert w.shape == mu.shape == sigma.shape == (3, 2)
+    assert d.params._fields == ("weights", "means", "sigmas")
+    np.testing.assert_array_equal(sigma, 1.0)
+    single = GMM(weights=[1.0], means=[0.5], sigmas=[2.0])
+    assert single.batch_shape == () and single.n_components == 1
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(weights=[0.5, 0.6], means=[0, 1], sigmas=[1, 1]), "`weights` must sum to 1"),
+    (dict(weights=[1.2, -0.2], means=[0, 1], sigmas=[1, 1]), "`weights` must be non-negative"),
+    (dict(weights=[0.5, 0.5], means=[0, 1], sigmas=[1, -1]), "`sigmas` must be positive"),
+    (dict(weights=[0.5, 0.5], means=[0, 1], sigmas=[1, 0]), "`sigmas` must be positive"),
+    (dict(weights=[0.5, 0.5], means=[0, np.nan], sigmas=[1, 1]), "`means` must be finite"),
+    (dict(weights=[0.5, 0.5], means=[0, np.inf], sigmas=[1, 1]), "`means` must be finite"),
+    (dict(weights=[], means=[], sigmas=[]), "at least one component"),
+    (dict(weights=1.0, means=0.0, sigmas=1.0), "component axis"),
+    (dict(weights=[0.5, 0.5], means=[0, 1, 2], sigmas=[1, 1]), "do not broadcast"),
+])
+def test_invalid_parameters(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        GMM(**kwargs)
+
+
+def test_invalid_parameter_types():
+    with pytest.raises(TypeError, match="`means` must be numeric"):
+        GMM(weights=[1.0], means=["a"], sigmas=[1.0])
+    with pytest.raises(TypeError):
+        GMM([0.5, 0.5], [0, 1], [1, 1])  # keyword-only, like every family
+
+
+def test_weights_tolerance_is_1e8():
+    GMM(weights=[0.5, 0.5 + 5e-9], means=[0, 1], sigmas=[1, 1])
+    with pytest.raises(ValueError, match="sum to 1"):
+        GMM(weights=[0.5, 0.5 + 5e-8], means=[0, 1], sigmas=[1, 1])
+
+
+def test_pickle_repr_eq():
+    d = GMM(weights=[0.2, 0.8], means=[-1.0, 1.0], sigmas=[0.5, 2.0])
+    back = pickle.loads(pickle.dumps(d))
+    assert back == d and back is not d
+    assert "GMM(weights=" in repr(d)
+    assert d != GMM(weights=[0.2, 0.8], means=[-1.0, 1.5], sigmas=[0.5, 2.0])
+    res = GMM.fit_mle(d.sample(50, rng=0))
+    again = pickle.loads(pickle.dumps(res))
+    np.testing.assert_array_equal(again.params.means, res.params.means)
+
+
+# --------------------------------------------------------------------------- sampling, densities
+@pytest.mark.parametrize("batch", [(), (3,), (2, 3)])
+def test_sample_shapes_and_determinism(batch):
+    w = np.broadcast_to([0.3, 0.7], batch + (2,))
+    d = GMM(weights=w, means=[0.0, 3.0], sigmas=[1.0, 0.5])
+    assert d.sample(7, rng=1).shape == batch + (7,)
+    assert d.sample(7, rng=1, sample_shape=(4,)).shape == (4,) + batch + (7,)
+    np.testing.assert_array_equal(d.sample(7, rng=1), d.sample(7, rng=1))
+    res = GMM.fit_mle(d.sample(40, rng=2))  # round trip keeps the batch shape
+    assert res.params.weights.shape == batch + (2,)
+    assert res.dist.batch_shape == batch
+
+
+def test_sample_moments():
+    # 200,000 draws: the sample mean is within 5 standard errors of the mixture mean and the
+    # sample variance within 5 standard errors of its variance (false alarm < 1e-6 each;
+    # the variance's standard error from the fourth central moment, estimated).
+    d = GMM(weights=[0.2, 0.5, 0.3], means=[-2.0, 0.0, 4.0], sigmas=[0.5, 1.0, 2.0])
+    x = d.sample(200_000, rng=3)
+    n = x.size
+    assert abs(x.mean() - d.mean()) < 5 * np.sqrt(d.var() / n)
+    m4 = np.mean((x - x.mean()) ** 4)
+    assert abs(x.var() - d.var()) < 5 * np.sqrt((m4 - x.var() ** 2) / n)
+    # component frequencies: the share of points below -1 against the exact cdf
+    share = np.mean(x < -1.0)
+    p = d.cdf(np.array([-1.0]))[0]
+    assert abs(share - p) < 5 * np.sqrt(p * (1 - p) / n)
+
+
+def test_logpdf_cdf_nll_against_scipy():
+    w, mu, sd = [0.1, 0.6, 0.3], [-1.0, 0.5, 3.0], [0.2, 1.0, 1.5]
+    d = GMM(weights=w, means=mu, sigmas=sd)
+    x = np.linspace(-5, 8, 101)
+    np.testing.assert_allclose(np.exp(d.logpdf(x)), mixture_pdf(x, w, mu, sd), rtol=1e-13)
+    ref_cdf = sum(wi * stats.norm.cdf(x, m, s) for wi, m, s in zip(w, mu, sd))
+    np.testing.assert_allclose(d.cdf(x), ref_cdf, rtol=1e-12, atol=1e-15)
+    assert d.nll(x) == pytest.approx(-np.sum(np.log(mixture_pdf(x, w, mu, sd))), rel=1e-12)
+    # far in the tail the density underflows, the log density does not
+    assert np.isfinite(d.logpdf(np.array([1e3]))).all()
+    total, _ = integrate.quad(lambda t: np.exp(d.logpdf(np.array([t]))[0]), -30, 30,
+                              points=mu, limit=200)
+    assert total == pytest.approx(1.0, abs=1e-10)
+
+
+def test_logpdf_aligns_batch_and_zero_weights():
+    d = GMM(weights=[[1.0, 0.0], [0.5, 0.5]], means=[0.0, 2.0], sigmas=1.0)
+    x = np.array([[0.0, 2.0], [0.0, 2.0]])
+    out = d.logpdf(x)
+    assert out.shape == (2, 2)
+    np.testing.assert_allclose(out[0], stats.norm.logpdf([0.0, 2.0]), rtol=1e-14)
+    assert d.nll(x).shape == (2,)
+    with pytest.raises(ValueError, match="`x` contains nan"):
+        d.logpdf([np.nan, 0.0])
+
+
+def test_mean_var():
+    w, mu, sd = [0.25, 0.75], [-1.0, 2.0], [0.5, 1.5]
+    d = GMM(weights=w, means=mu, sigmas=sd)
+    mean = integrate.quad(lambda t: t * mixture_pdf(t, w, mu, sd), -40, 40)[0]
+    var = integrate.quad(lambda t: (t - mean) ** 2 * mixture_pdf(t, w, mu, sd), -40, 40)[0]
+    assert d.mean() == pytest.approx(mean, rel=1e-10)
+    assert d.var() == pytest.approx(var, rel=1e-10)
+
+
+# --------------------------------------------------------------------------- EM vs scikit-learn
+SKLEARN_CASES = [
+    # (weights, means, sigmas, n, seed)
+    ([0.5, 0.5], [0.0, 3.0], [1.0, 1.0], 200, 0),
+    ([0.8, 0.2], [0.0, 2.0], [1.0, 1.0], 100, 6),      # Figure 3's overlap
+    ([0.9, 0.1], [0.0, 4.0], [1.0, 0.5], 300, 2),      # imbalanced
+    ([0.95, 0.05], [0.0, 5.0], [1.0, 1.0], 500, 3),    # strongly imbalanced
+    ([0.3, 0.4, 0.3], [-3.0, 0.0, 4.0], [1.0, 0.7, 1.2], 400, 4),  # K = 3
+]
+
+
+def _sklearn_fit(x, K, tol, max_iter, covariance_type):
+    """scikit-learn's EM from the quantile start of ple_stats (same rules, no regularisation)."""
+    q = np.quantile(x, (np.arange(K) + 0.5) / K)
+    prec = np.full(K, 1.0 / x.var())
+    prec = prec.reshape(K, 1, 1) if covariance_type == "full" else prec
+    gm = sklearn_mixture.GaussianMixture(
+        K, covariance_type=covariance_type, tol=tol, max_iter=max_iter, reg_covar=0.0,
+        weights_init=np.full(K, 1.0 / K), means_init=q[:, None], precisions_init=prec)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # it must converge
+        gm.fit(x[:, None])
+    order = np.argsort(gm.means_[:, 0])
+    var = gm.covariances_.reshape(K)[order]
+    return gm, gm.weights_[order], gm.means_[order, 0], np.sqrt(var)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "spherical"])
+@pytest.mark.parametrize("case", SKLEARN_CASES)
+def test_em_matches_sklearn(case, covariance_type):
+    # Same start, same E and M steps, same stopping rule (|change of the mean log-likelihood|
+    # < tol): the iterates agree to rounding, so 1e-6 is a wide margin. None of these data
+    # sets reaches the variance floor (asserted), where the two differ by design (sklearn
+    # adds reg_covar, ple_stats floors).
+    w, mu, sd, n, seed = case
+    K = len(w)
+    x = GMM(weights=w, means=mu, sigmas=sd).sample(n, rng=seed)
+    tol, max_iter = 1e-10, 20_000
+    res = GMM.fit_mle(x, n_components=K, tol=tol, max_iter=max_iter)
+    gm, gw, gmu, gsd = _sklearn_fit(x, K, tol, max_iter, covariance_type)
+    assert res.info["converged"] and not res.info["floor_hit"]
+    assert res.info["n_iter"] == gm.n_iter_
+    np.testing.assert_allclose(res.params.weights, gw, atol=1e-6)
+    np.testing.assert_allclose(res.params.means, gmu, atol=1e-6)
+    np.testing.assert_allclose(res.params.sigmas, gsd, atol=1e-6)
+    # log-likelihood at the returned parameters: not worse than scikit-learn's
+    assert res.info["loglik"] / n >= gm.score(x[:, None]) - 1e-12
+    assert res.info["loglik"] == pytest.approx(-res.dist.nll(x), rel=1e-12)
+
+
+def test_em_given_start_matches_sklearn():
+    # A start that is not the quantile rule, passed as a GMM to both.
+    x = GMM(weights=[0.7, 0.3], means=[0.0, 2.5], sigmas=[1.0, 0.7]).sample(250, rng=9)
+    start = GMM(weights=[0.4, 0.6], means=[-1.0, 1.0], sigmas=[2.0, 0.5])
+    res = GMM.fit_mle(x, init=start, tol=1e-10, max_iter=20_000)
+    gm = sklearn_mixture.GaussianMixture(
+        2, tol=1e-10, max_iter=20_000, reg_covar=0.0, weights_init=[0.4, 0.6],
+        means_init=[[-1.0], [1.0]], precisions_init=[[[0.25]], [[4.0]]]).fit(x[:, None])
+    order = np.argsort(gm.means_[:, 0])
+    np.testing.assert_allclose(res.params.means, gm.means_[order, 0], atol=1e-6)
+    np.testing.assert_allclose(res.params.weights, gm.weights_[order], atol=1e-6)
+    assert res.info["n_iter"] == gm.n_iter_
+
+
+def test_batched_em_equals_single_fits():
+    truth = GMM(weights=[0.8, 0.2], means=[0.0, 2.0], sigmas=[1.0, 1.0])
+    x = truth.sample(60, rng=5, sample_shape=(2, 4))
+    res = GMM.fit_mle(x, tol=1e-9, max_iter=20_000)
+    assert res.params.means.shape == (2, 4, 2)
+    assert len(set(res.info["n_iter"].ravel())) > 1  # they stop at different iterations
+    for idx in np.ndindex(2, 4):
+        one = GMM.fit_mle(x[idx], tol=1e-9, max_iter=20_000)
+        for a, b in zip(res.params, one.params):
+            np.testing.assert_allclose(a[idx], b, rtol=0, atol=1e-12)
+        assert res.info["n_iter"][idx] == one.info["n_iter"]
+        assert res.info["loglik"][idx] == pytest.approx(one.info["loglik"], rel=1e-13)
+
+
+def test_em_single_component_is_gaussian_mle():
+    x = Gaussian(mu=1.0, sigma=2.0).sample(30, rng=4, sample_shape=(3,))
+    res = GMM.fit_mle(x, n_components=1)
+    ref = Gaussian.fit_mle(x)
+    np.testing.assert_allclose(res.params.means[..., 0], ref.params.mu, rtol=1e-13)
+    np.testing.assert_allclose(res.params.sigmas[..., 0], ref.params.sigma, rtol=1e-12)
+    np.testing.assert_array_equal(res.params.weights, 1.0)
+
+
+def test_em_affine_equivariance_and_ordering():
+    x = GMM(weights=[0.6, 0.4], means=[0.0, 3.0], sigmas=[1.0, 0.5]).sample(200, rng=6)
+    a = GMM.fit_mle(x, tol=1e-10)
+    b = GMM.fit_mle(5.0 - 3.0 * x, tol=1e-10)  # reflection reverses the order
+    np.testing.assert_allclose(b.params.means, (5.0 - 3.0 * a.params.means)[::-1], atol=1e-7)
+    np.testing.assert_allclose(b.params.sigmas, 3.0 * a.params.sigmas[::-1], atol=1e-7)
+    np.testing.assert_allclose(b.params.weights, a.params.weights[::-1], atol=1e-8)
+    assert np.all(np.diff(a.params.means) > 0)
+
+
+def test_em_kmeanspp_start():
+    x = GMM(weights=[0.5, 0.5], means=[0.0, 6.0], sigmas=[1.0, 1.0]).sample(100, rng=8)
+    r1 = GMM.fit_mle(x, init="kmeans++", rng=3)
+    r2 = GMM.fit_mle(x, init="kmeans++", rng=3)
+    np.testing.assert_array_equal(r1.params.means, r2.params.means)
+    ref = GMM.fit_mle(x)  # well separated: both starts reach the same optimum
+    np.testing.assert_allclose(r1.params.means, ref.params.means, atol=1e-4)
+
+
+# --------------------------------------------------------------------------- bad input, floor
+@pytest.mark.parametrize("x, kwargs, match", [
+    ([1.0, 2.0], dict(n_components=3), r"n = 2 observations.*needs n >= K"),
+    ([1.0, 2.0, 3.0], dict(n_components=0), "`n_components` must be at least 1"),
+    ([1.0, np.nan, 3.0], {}, "non-finite"),
+    ([1.0, np.inf, 3.0], {}, "non-finite"),
+    ([], {}, "empty"),
+    ([2.0, 2.0, 2.0], {}, "all observations equal"),
+    ([1.0, 2.0, 3.0], dict(tol=0.0), "`tol` must be positive"),
+    ([1.0, 2.0, 3.0], dict(var_floor=0.0), "`var_floor` must be positive"),
+    ([1.0, 2.0, 3.0], dict(max_iter=0), "`max_iter` must be at least 1"),
+    ([1.0, 2.0, 3.0], dict(init="random"), "`init` must be one of"),
+])
+def test_fit_mle_bad_input(x, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        GMM.fit_mle(x, **kwargs)
+
+
+def test_fit_bad_types():
+    with pytest.raises(TypeError, match="`x` must be numeric"):
+        GMM.fit_mle(["a", "b", "c"])
+    with pytest.raises(TypeError, match="`n_components` must be an integer"):
+        GMM.fit_mle([1.0, 2.0, 3.0], n_components=2.5)
+    with pytest.raises(TypeError, match="`init`"):
+        GMM.fit_mle([1.0, 2.0, 3.0], init=3)
+    with pytest.raises(ValueError, match="index"):  # names the degenerate data set
+        GMM.fit_mle([[1.0, 2.0, 3.0], [4.0, 4.0, 4.0]])
+
+
+def test_degenerate_fit_hits_the_floor_with_a_warning():
+    # Five coincident points beside spread ones: EM shrinks the upper component onto them;
+    # the floor var_floor * var(x) stops it, with a DegenerateDataWarning, finite parameters.
+    x = np.array([5.0, 5.0, 5.0, 5.0, 5.0, 0.1, -1.2, 0.7, 1.9, -0.4])
+    with pytest.warns(DegenerateDataWarning, match="floor"):
+        res = GMM.fit_mle(x, var_floor=1e-4)
+    assert res.info["floor_hit"]
+    floor = np.sqrt(1e-4 * x.var())
+    assert res.params.sigmas.min() == pytest.approx(floor, rel=1e-9)
+    assert all(np.isfinite(v).all() for v in res.params)
+    assert np.isfinite(res.info["loglik"])
+
+
+def test_convergence_warning_and_flags():
+    x = GMM(weights=[0.8, 0.2], means=[0.0, 2.0], sigmas=[1.0, 1.0]).sample(50, rng=1,
+                                                                            sample_shape=(3,))
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        res = GMM.fit_mle(x, max_iter=2)
+    assert not res.info["converged"].any()
+    np.testing.assert_array_equal(res.info["n_iter"], 2)
+
+
+def test_confidence_interval_runs():
+    x = GMM(weights=[0.5, 0.5], means=[0.0, 5.0], sigmas=[1.0, 1.0]).sample(100, rng=2)
+    ci = GMM.fit_mle(x).confidence_interval(n_resamples=20, rng=0)
+    assert ci.low.means.shape == (2,)
+    assert np.all(ci.low.means <= ci.high.means)
+
+
+# --------------------------------------------------------------------------- bootstrap PLE
+def test_fit_ple_method_and_settings():
+    x = GMM(weights=[0.5, 0.5], means=[0.0, 4.0], sigmas=[1.0, 1.0]).sample(30, rng=0)
+    with pytest.raises(ValueError, match=r"`method` must be one of \('bootstrap',\)"):
+        GMM.fit_ple(x, method="hypernetwork")
+    for kwargs, match in [
+        (dict(m=1), "`m` must be at least 2"),
+        (dict(n_iter=0), "`n_iter` must be at least 1"),
+        (dict(n_iter=3, average=4), "`average` must be at most"),
+        (dict(step=0.0), r"`step` must be in \(0, 1\]"),
+        (dict(step=1.5), r"`step` must be in \(0, 1\]"),
+        (dict(weight_floor=0.5), "`weight_floor` must be in"),
+        (dict(n_components=31), "needs n >= K"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            GMM.fit_ple(x, **kwargs)
+    with pytest.raises(TypeError, match="`init` of fit_ple"):
+        GMM.fit_ple(x, init=GMM(weights=[0.5, 0.5], means=[0, 4], sigmas=[1, 1]))
+
+
+def test_fit_ple_shapes_validity_determinism():
+    truth = GMM(weights=[0.7, 0.3], means=[0.0, 5.0], sigmas=[1.0, 1.0])
+    x = truth.sample(40, rng=1, sample_shape=(2, 3))
+    kw = dict(m=10, n_iter=4, average=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a = GMM.fit_ple(x, rng=4, **kw)
+        b = GMM.fit_ple(x, rng=4, **kw)
+    assert a.method == "ple" and a.n == 40
+    for va, vb in zip(a.params, b.params):
+        assert va.shape == (2, 3, 2)
+        np.testing.assert_array_equal(va, vb)
+    np.testing.assert_allclose(a.params.weights.sum(-1), 1.0, atol=1e-12)
+    assert np.all(a.params.weights > 0) and np.all(a.params.sigmas > 0)
+    assert np.all(np.diff(a.params.means, axis=-1) >= 0)
+    assert a.info["path"].shape == (2, 3, 4)
+    assert a.info["mc_se"].means.shape == (2, 3, 2)
+    assert a.info["converged"].shape == (2, 3)
+    np.testing.assert_array_equal(a.info["mle"].means, GMM.fit_mle(x).params.means)
+
+
+def test_fit_ple_single_component_matches_gaussian_ple():
+    # K = 1: T(Y(theta)) = (1, mu + sigma * mean(z), sigma * sd(z)) is affine in theta, so
+    # the iteration reaches its fixed point in one step: sigma = sd(x) / mean_h sd(z_h),
+    # against the exact s / c4(n) of Gaussian.fit_ple. They differ by the Monte Carlo error
+    # of mean_h sd(z_h), about mc_se; 5 * mc_se is a false-alarm rate below 1e-6.
+    x = Gaussian(mu=1.0, sigma=2.0).sample(12, rng=7, sample_shape=(5,))
+    res = GMM.fit_ple(x, n_components=1, m=400, n_iter=2, average=1, rng=3)
+    ref = Gaussian.fit_ple(x)
+    se = res.info["mc_se"]
+    assert np.all(np.abs(res.params.sigmas[:, 0] - ref.params.sigma) < 5 * se.sigmas[:, 0])
+    assert np.all(np.abs(res.params.means[:, 0] - ref.params.mu) < 5 * se.means[:, 0])
+    assert np.all(res.info["converged"])
+
+
+def test_ple_reduces_sigma_bias_well_separated():
+    # Two well-separated equal components (means 0 and 10, sigma 1, n = 20): EM is then the
+    # per-cluster Gaussian MLE, whose sigma is biased low by about 5% (about 10 points per
+    # cluster). Seed 11, 400 data sets, m = 40. The MLE's mean sigma must be below 1 by more
+    # than 5 standard errors, the PLE's within 4 standard errors of 1 (false alarm < 1e-4;
+    # the PLE's residual bias from the Monte Carlo b_m is far below one standard error).
+    truth = GMM(weights=[0.5, 0.5], means=[0.0, 10.0], sigmas=[1.0, 1.0])
+    x = truth.sample(20, rng=11, sample_shape=(400,))
+    mle = GMM.fit_mle(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ple = GMM.fit_ple(x, m=40, n_iter=6, average=3, rng=12)
+    for j in range(2):
+        s_mle, s_ple = mle.params.sigmas[:, j], ple.params.sigmas[:, j]
+        se_mle = s_mle.std(ddof=1) / np.sqrt(400)
+        se_ple = s_ple.std(ddof=1) / np.sqrt(400)
+        assert 1.0 - s_mle.mean() > 5 * se_mle
+        assert abs(s_ple.mean() - 1.0) < 4 * se_ple
+
+
+@pytest.fixture(scope="module")
+def minority_weights_n30():
+    """Figure 3's hard case, fitted once for the two tests below: weights (0.8, 0.2), means
+    0 and 2, sigma 1, n = 30; seed 2024, 200 data sets, m = 20, 12 iterations (the
+    reproduction's settings). Returns the right (minority) component's weights."""
+    truth = GMM(weights=[0.8, 0.2], means=[0.0, 2.0], sigmas=[1.0, 1.0])
+    x = truth.sample(30, rng=2024, sample_shape=(200,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", DegenerateDataWarning)
+        w_mle = GMM.fit_mle(x).params.weights[:, 1]
+        w_ple = GMM.fit_ple(x, m=20, n_iter=12, average=6, rng=7).params.weights[:, 1]
+    return w_mle, w_ple
+
+
+@pytest.mark.slow
+def test_minority_weight_bias_at_n30_measured(minority_weights_n30):
+    # Measured here (seed 2024, 200 data sets): the minority weight (truth 0.2) averages
+    # 0.422 +- 0.020 under EM and 0.386 +- 0.023 under the bootstrap PLE; the paired
+    # reduction is 0.036 +- 0.011, a sixth of EM's bias of 0.22. (Another run, 400 data
+    # sets: 0.381 +- 0.014 vs 0.362 +- 0.016, reduction 0.019 +- 0.008.) The PLE equation
+    # has no solution for most of these data sets (T(x) outside the range of b; about 40%
+    # end with a weight on its floor). Asserted is what holds with a wide margin: EM's bias
+    # is large (11 s.e.; asserted > 5) and the PLE does NOT halve it (its bias exceeds half
+    # of EM's by 4.9 paired s.e.).
+    w_mle, w_ple = minority_weights_n30
+    bias_mle, bias_ple = w_mle.mean() - 0.2, w_ple.mean() - 0.2
+    assert bias_mle > 5 * w_mle.std(ddof=1) / np.sqrt(w_mle.size)
+    assert bias_ple > 0.5 * bias_mle
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(reason="measured: the bootstrap PLE removes only a sixth to a tenth of EM's "
+                          "minority-weight bias at n = 30 (see the test above)", strict=True)
+def test_ple_halves_minority_weight_bias_at_n30(minority_weights_n30):
+    w_mle, w_ple = minority_weights_n30
+    assert abs(w_ple.mean() - 0.2) < 0.5 * abs(w_mle.mean() - 0.2)
+
+
+def test_fit_ple_warns_when_unsolved():
+    # Heavily overlapping components at n = 15: T(x) is often outside the range of b.
+    x = GMM(weights=[0.8, 0.2], means=[0.0, 2.0], sigmas=[1.0, 1.0]).sample(
+        15, rng=3, sample_shape=(20,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateDataWarning)
+        with pytest.warns(ConvergenceWarning, match="was not solved"):
+            res = GMM.fit_ple(x, m=10, n_iter=4, average=2, rng=0)
+    assert not np.all(res.info["converged"])
+    assert all(np.isfinite(v).all() for v in res.params)
+
+
+# --------------------------------------------------------------------------- Figure 3
+def test_reproduce_gmm_quick_cli(tmp_path):
+    out = tmp_path / "gmm"
+    assert cli_main(["reproduce", "gmm", "--quick", "--out", str(out), "--no-progress"]) == 0
+    for name in ("gmm.csv", "gmm.json", "gmm.png", "gmm.pdf"):
+        assert (out / name).stat().st_size > 0
+    info = json.loads((out / "gmm.json").read_text())
+    assert info["quick"] and len(info["cells"]) == 6
+    cells = sorted(os.listdir(out / "cells"))
+    assert len(cells) == 6
+    for row in info["cells"]:
+        assert np.isfinite(row["kl_diff_mean"]) and row["kl_diff_se"] > 0
+        assert row["kl_mle_mean"] >= 0 and row["kl_ple_mean"] >= 0
+        assert row["kl_diff_mean"] == pytest.approx(row["kl_mle_mean"] - row["kl_ple_mean"])
+    # an interrupted run resumes: drop one cell, rerun, get the same numbers
+    os.remove(out / "cells" / cells[0])
+    assert cli_main(["reproduce", "gmm", "--quick", "--out", str(out), "--no-progress"]) == 0
+    again = json.loads((out / "gmm.json").read_text())
+
+    def numbers(rows):
+        return [{k: v for k, v in row.items() if k != "seconds"} for row in rows]
+
+    assert numbers(again["cells"]) == numbers(info["cells"])
+    assert cli_main(["reproduce", "gmm", "--quick", "--generations", "3", "--out",
+                     str(out)]) == 2
