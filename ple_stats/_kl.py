@@ -67,7 +67,7 @@ def kl_divergence(q, p):
     the two rules differ by more than ``1e-12 + 1e-10 * KL`` the batch element
     is recomputed by ``scipy.integrate.quad`` (adaptive, with the same break
     points). The result is accurate to about 1e-12 where float64 resolves the
-    components (tests: 1e-9 against the SPEC reference and high-accuracy
+    components (tests: 1e-9 against a published reference value and high-accuracy
     quadrature, with components of width 1e-3 and 1e-6, and 1e-15 against a
     closed form); a component of width ``s`` centred at ``mu`` is resolved only
     to the spacing of doubles there, a relative ``1e-16 * |mu| / s``, which

@@ -110,7 +110,7 @@ class SimulationResult:
         return np.log(values).std(axis=0, ddof=1) / np.sqrt(self.runs)
 
     def theory(self):
-        """Exact ``E[theta_t]`` (and ``E[log theta_t]``) curves where known (SPEC §2).
+        """Exact ``E[theta_t]`` (and ``E[log theta_t]``) curves where known.
 
         Returns ``{param: {"mean": ..., "mean_log": ...}}``; empty when no
         exact result applies (other loop modes, custom estimators, the

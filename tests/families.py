@@ -8,7 +8,7 @@ values, how the fitted parameters behave under ``x -> c*x``, and an
 *independent* reference maximum-likelihood fit built on ``scipy.stats``.
 
 Also here: reference implementations of the special functions the families
-use (exact rationals, negative-binomial sums, chi means), written from SPEC §2
+use (exact rationals, negative-binomial sums, chi means), written from the exact results
 without looking at the package's code, for the tests to compare against.
 """
 
@@ -137,7 +137,7 @@ class Case:
     #: the fit_ple options to run (each a dict of keywords)
     ple_options: tuple[dict, ...] = ({},)
     discrete: bool = False
-    #: smallest n for the PLE, by the frozenset of fixed names (SPEC §2)
+    #: smallest n for the PLE, by the frozenset of fixed names
     ple_min_n: dict = field(default_factory=dict)
 
     @property
@@ -294,7 +294,7 @@ def all_fixed_combos(case):
 
 
 # --------------------------------------------------------------------------- references
-# Special functions re-derived from SPEC §2 (independent of the package's code).
+# Special functions re-derived from the exact results (independent of the package's code).
 
 
 def _h(r, m):
@@ -303,7 +303,7 @@ def _h(r, m):
 
 
 def laplace_order_stat_mean(i, n):
-    """E[Z_(i:n)] for standard Laplace order statistics, exactly (SPEC §2)."""
+    """E[Z_(i:n)] for standard Laplace order statistics, exactly."""
     first = sum((math.comb(n, j) * _h(i - j, n - j) for j in range(0, i)), Fraction(0))
     second = sum((math.comb(n, j) * _h(j - i + 1, j) for j in range(i, n + 1)), Fraction(0))
     return (first - second) / 2**n

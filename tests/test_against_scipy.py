@@ -1,4 +1,4 @@
-"""``fit_mle`` against scipy's maximum likelihood, and the PLE against SPEC §2's formulas.
+"""``fit_mle`` against scipy's maximum likelihood, and the PLE against the exact formulas.
 
 Tolerances: for the five continuous families scipy's ``fit`` uses closed-form
 formulas once ``loc`` is fixed (``norm.fit``, ``laplace.fit``, ``expon.fit``,
@@ -81,7 +81,7 @@ def test_geometric_mle_small_data_equals_numerical_maximum(x):
 
 
 # --------------------------------------------------------------------------- PLE formulas
-# The analytic PLE against SPEC §2's table, evaluated with numpy and with the
+# The analytic PLE against the table of exact formulas, evaluated with numpy and with the
 # reference constants of tests/families.py (scipy.stats.chi for c4, exact
 # rationals for kappa_n), never with the package's own helpers.
 

@@ -1,9 +1,9 @@
-"""The data-driven PLE, ``fit_ple(x, method="bootstrap", m=..., rng=...)`` (SPEC §1).
+"""The data-driven PLE, ``fit_ple(x, method="bootstrap", m=..., rng=...)``.
 
 The bootstrap PLE solves ``b_m(theta) = T(x)`` with ``b_m`` the mean of the MLE
 over ``m`` synthetic data sets made from one fixed array of base draws (common
 random numbers). Every family has an analytic PLE that solves the same equation
-with the *exact* binding function ``b`` (SPEC §2), so the two differ only by the
+with the *exact* binding function ``b``, so the two differ only by the
 Monte Carlo error of ``b_m``, which the bootstrap reports as
 ``res.info["mc_se"]``. The statistical tests below check
 

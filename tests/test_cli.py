@@ -61,7 +61,7 @@ def test_reproduce_madness_quick_writes_everything_and_reuses_its_cache(tmp_path
     uniform_mle = [r for r in rows if r["family"] == "Uniform" and r["estimator"] == "mle"]
     np.testing.assert_allclose([float(r["mean"]) for r in uniform_mle], sim.mean("high"),
                                rtol=1e-12)
-    # ... with the exact curve of SPEC §2 where it is known: (n/(n+1))^t
+    # ... with the exact curve where it is known: (n/(n+1))^t
     np.testing.assert_allclose([float(r["theory_mean"]) for r in uniform_mle],
                                (20 / 21) ** np.arange(QUICK_GENERATIONS + 1), rtol=1e-12)
 
@@ -95,7 +95,7 @@ def test_reproduce_gaussian_std_quick_writes_everything_and_reuses_its_cache(
     assert len(rows) == 3 * (QUICK_GENERATIONS + 1)
     assert {r["estimator"] for r in rows} == {"mle", "ple", "ple-sigma"}
     assert {r["param"] for r in rows} == {"sigma"}
-    # the exact E[sigma_t] curves (SPEC §2), written out: per generation the MLE
+    # the exact E[sigma_t] curves, written out: per generation the MLE
     # multiplies by E sqrt(chi2_{n-1}/n), the variance PLE by c4(n), the sigma PLE by 1
     n = 20
     e_chi = math.sqrt(2.0) * math.exp(math.lgamma(n / 2) - math.lgamma((n - 1) / 2))

@@ -1,4 +1,4 @@
-"""The penalised PLE, ``fit_ple(x, penalty=lam, m=..., rng=...)`` (SPEC §1, paper eq. 5).
+"""The penalised PLE, ``fit_ple(x, penalty=lam, m=..., rng=...)`` (paper eq. 5).
 
 It minimises ``NLL(x; theta)/n + lam * sum_j |b_m,j(theta) - T_j(x)|`` with the
 simulated binding function ``b_m`` of the bootstrap PLE. Checked here:
@@ -197,7 +197,7 @@ def test_info_fields(name):
 def test_reported_gap_at_the_mle_is_the_mle_bias():
     # info["gap"] is b_m(theta) - T(x). At lam = 0 (theta = the MLE T) for the
     # exponential rate, b_m(T) = T * mean_j n / Gamma_j(n), so gap / T has mean
-    # n/(n-1) - 1 = 1/(n-1) (the MLE's relative bias, SPEC §2) and sd
+    # n/(n-1) - 1 = 1/(n-1) (the MLE's relative bias) and sd
     # n / ((n-1) sqrt((n-2) m)) per data set (Var(1/G) = 1/((n-1)^2 (n-2))).
     # R = 200 data sets (seeds 21, 22): the mean has s.e. ~0.003 against
     # 1/(n-1) = 0.05; 4 s.e. (false alarm ~6e-5). The sample sd of 200 near-normal

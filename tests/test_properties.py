@@ -10,7 +10,7 @@ grid, so no estimate is degenerate and no fixed value is violated):
 - fitted parameters finite and inside their domain (never NaN), fixed ones unchanged;
 - a batch of data sets gives the same fits as the loop of single fits;
 - the PLE moves each biased parameter away from the MLE in the direction of the bias
-  correction (SPEC §2).
+  correction.
 
 Tolerances: the data have a spread of at least 1e-2 against magnitudes of at
 most ~1e4, so rounding in sums of squares and logs stays below ~1e-12
@@ -208,7 +208,7 @@ def test_batch_equals_loop_of_single_fits(case, names, method, options, data, k)
 
 # --------------------------------------------------------------------------- PLE vs MLE
 
-# The direction in which the PLE corrects the MLE (SPEC §2): the MLE interval of the
+# The direction in which the PLE corrects the MLE: the MLE interval of the
 # Uniform is too short, the Gaussian/Laplace scale too small, the rates and tail
 # index too large, Geometric p too large (b(p) >= p).
 DIRECTION = {

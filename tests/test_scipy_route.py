@@ -106,7 +106,7 @@ def test_norm_reproduces_the_analytic_gaussian_ple_within_mc_error():
 
 
 def test_expon_scale_ple_is_the_sample_mean_not_the_inverse_rate_ple():
-    # PLE depends on the parametrisation (SPEC §1). scipy's expon is parametrised
+    # PLE depends on the parametrisation. scipy's expon is parametrised
     # by the scale; its MLE (the sample mean) is already unbiased, so the binding
     # function is the identity and the PLE of the scale is the sample mean, up to
     # the Monte Carlo error of b_m. ple_stats' Exponential.fit_ple is unbiased for
@@ -241,7 +241,7 @@ def test_fixed_values_outside_the_domain_raise(data, kwds, match):
 
 
 def test_unknown_fit_keyword_raises_type_error_naming_it(data):
-    # SPEC §6: unknown keywords -> TypeError whose message names the argument
+    # API contract: unknown keywords -> TypeError whose message names the argument
     # (scipy's own gamma.fit raises TypeError "Unknown keyword arguments: ['bogus']").
     with pytest.raises(TypeError, match="bogus"):
         ple_stats.fit_ple(stats.gamma, data, m=5, rng=0, floc=0, bogus=1)

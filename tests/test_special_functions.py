@@ -1,6 +1,6 @@
 """The special functions behind the analytic PLEs, against independent references.
 
-- ``laplace_kappa(n)``: exact rationals from SPEC §2's Govindarajulu formula
+- ``laplace_kappa(n)``: exact rationals from Govindarajulu's formula
   (``fractions.Fraction``, tests/families.py), the quoted values, and the
   large-n expansion.
 - ``geometric_binding(p, n)``: the direct negative-binomial sum of E[n/S] and
@@ -33,7 +33,7 @@ from ple_stats._laplace import laplace_kappa
                                       (10, Fraction(304793, 322560)),
                                       (11, Fraction(304793, 322560))])
 def test_laplace_kappa_quoted_rationals(n, value):
-    # the reference reproduces SPEC's rationals exactly, and the package to rounding
+    # the reference reproduces the published rationals exactly, and the package to rounding
     assert laplace_kappa_exact(n) == value
     assert abs(laplace_kappa(n) - float(value)) < 1e-15
 
@@ -108,7 +108,7 @@ def test_geometric_binding_matches_negative_binomial_sum(n):
 
 @pytest.mark.parametrize("n", [1, 2, 5, 25])
 def test_geometric_binding_matches_hyp2f1_form(n):
-    # SPEC's form p**n 2F1(n, n; n+1; 1-p), evaluated by scipy. scipy's hyp2f1 with
+    # the direct form p**n 2F1(n, n; n+1; 1-p), evaluated by scipy. scipy's hyp2f1 with
     # a = b = n loses digits near z = 1 (about 2e-14 at n = 25, p = 0.001), hence 1e-12.
     reference = P_GRID**n * special.hyp2f1(n, n, n + 1, 1 - P_GRID)
     np.testing.assert_allclose(geometric_binding(P_GRID, n), reference, rtol=1e-12)

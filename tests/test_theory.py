@@ -1,8 +1,8 @@
-"""The simulator against the exact behaviour of recursive refitting (SPEC §2).
+"""The simulator against the exact behaviour of recursive refitting.
 
 For the replace loop, every scale estimate is the previous one times an
 independent ratio R with a fixed law, so E[theta_t] = theta_0 E[R]^t and
-E[log theta_t] = log theta_0 + t E[log R]. The formulas of SPEC §2 are written out
+E[log theta_t] = log theta_0 + t E[log R]. The exact formulas are written out
 here again from the distributions of R (chi, gamma, beta laws), *independently of
 the package's ``_theory`` module*, and compared with
 
@@ -10,7 +10,7 @@ the package's ``_theory`` module*, and compared with
 - the simulated means (within 4 Monte Carlo standard errors).
 
 Setting: n = 20, t <= 10 (t <~ n, where the mean of theta_t is not yet carried
-by rare paths: SPEC "Honest claims"), runs = 20000 vectorised, one seed per case.
+by rare paths), runs = 20000 vectorised, one seed per case.
 Each comparison is at 4 s.e. (false alarm ~6e-5); the 10 generations of one
 trajectory are correlated, and over the ~300 comparisons of this file the
 family-wise false-alarm rate is below ~1e-2.
@@ -42,7 +42,7 @@ def _c4(n):
 
 
 def _exact(case, n, t):
-    """(param, E[theta_t] per t, E[log theta_t] per t, E[theta_t^2] or None) from SPEC §2."""
+    """(param, E[theta_t] per t, E[log theta_t] per t, E[theta_t^2] or None), exact."""
     t = np.arange(t + 1, dtype=float)
     if case in ("Uniform-mle", "Uniform-ple"):
         # high_t / high_{t-1} = c * max(U_1..U_n), max ~ Beta(n, 1):
@@ -139,7 +139,7 @@ def test_theory_method_equals_independent_formulas(case):
 
 
 def test_spec_quoted_values_of_the_unbiased_ple_curves():
-    # SPEC §2 states: PLE E[a_t] = a (Uniform), E[sigma^2_t] = sigma^2 (variance PLE),
+    # Theory: PLE E[a_t] = a (Uniform), E[sigma^2_t] = sigma^2 (variance PLE),
     # E[sigma_t] = sigma (sigma PLE), E[rate_t] = rate (Exponential PLE).
     for case in ("Uniform-ple", "Gaussian-sigma", "Exponential-ple", "Pareto-ple"):
         np.testing.assert_allclose(_exact(case, N, T)[1], 1.0, rtol=1e-12)
@@ -157,7 +157,7 @@ def test_spec_quoted_values_of_the_unbiased_ple_curves():
 
 def test_laplace_scale_matches_the_exact_kappa():
     # Laplace(mu, b), both free, n = 11: b_t / b_{t-1} has mean kappa_11 =
-    # 304793/322560 (SPEC's exact rational) under the MLE and 1 under the PLE
+    # 304793/322560 (the exact rational) under the MLE and 1 under the PLE
     # (b_MLE / kappa_n). runs = 20000, t <= 10, 4 s.e. (seeds 21, 22).
     n, kappa = 11, 304793 / 322560
     for estimator, ratio, seed in (("mle", kappa, 21), ("ple", 1.0, 22)):
@@ -202,7 +202,7 @@ def test_theory_is_empty_where_no_exact_result_applies():
 
 
 def test_geometric_mle_is_absorbed_at_one():
-    # SPEC §2: under the MLE p_t is absorbed at 1 almost surely (p_hat = n/S is
+    # Theory: under the MLE p_t is absorbed at 1 almost surely (p_hat = n/S is
     # biased up, and p = 1 gives all-ones data, a fixed point). n = 5, p_0 = 0.5,
     # 200 generations, 4000 runs (seed 3): measured P(p_200 = 1) = 1.000 (0.965 at
     # t = 50). Bound 0.97: far below what we measure, far above the PLE's ~0.54.
@@ -216,7 +216,7 @@ def test_geometric_mle_is_absorbed_at_one():
 
 
 def test_geometric_ple_absorption_share_is_near_p0():
-    # SPEC §2: under an *unbiased* estimator p_t is a bounded martingale, so
+    # Theory: under an *unbiased* estimator p_t is a bounded martingale, so
     # P(absorbed at 1) = p_0 = 0.5. The analytic Geometric PLE solves b(p) = n/S
     # exactly but b is not affine, so it is only approximately unbiased: at
     # p = 0.5, n = 5 its bias is ~+0.005 per generation (E[p_1] measured 0.505)

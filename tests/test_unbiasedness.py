@@ -1,8 +1,8 @@
-"""Monte Carlo bias of the PLE and of the MLE, against SPEC §2's exact expectations.
+"""Monte Carlo bias of the PLE and of the MLE, against the exact expectations.
 
 Each case draws R independent data sets of size n in one call
 (``d.sample(n, rng=seed, sample_shape=(R,))``, an (R, n) array) and fits them
-as one batch. For every parameter for which SPEC §2 says the PLE is exactly
+as one batch. For every parameter for which theory says the PLE is exactly
 unbiased, the mean of the R estimates must lie within 4 standard errors of the
 truth; the MLE's mean must match its exact expectation within 4 s.e. and, where
 the MLE is biased, lie outside 4 s.e. of the truth (its bias is detected).

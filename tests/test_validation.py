@@ -1,7 +1,7 @@
 """Bad input: one test per kind of bad input and entry point, asserting the message.
 
 Entry points: the constructors, ``sample``, ``logpdf``/``cdf``, ``fit_mle`` and
-``fit_ple``. SPEC §6: bad values raise ``ValueError``, bad types and unknown
+``fit_ple``. API contract: bad values raise ``ValueError``, bad types and unknown
 keywords ``TypeError``, with a message naming the argument; bad input never
 returns NaN silently. (setup.cfg turns RuntimeWarning into an error, so a fit
 that divides by zero before raising fails here too.)

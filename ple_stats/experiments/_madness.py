@@ -31,7 +31,7 @@ class Panel:
     ple_kwargs: dict = field(default_factory=dict)
 
 
-#: The settings of the paper's Figure 4 (SPEC §5).
+#: The settings of the paper's Figure 4.
 MADNESS_PANELS = (
     Panel("Uniform(0, a), a = 1", Uniform(low=0.0, high=1.0), 20, "high", 100,
           fixed={"low": 0.0}),

@@ -1,4 +1,4 @@
-"""The torch hypernetwork core of ple_stats (SPEC §4).
+"""The torch hypernetwork core of ple_stats.
 
 A :class:`HyperNetwork` is generated from any ``torch.nn.Module`` target and
 predicts its weights from a set of observations; :func:`call_with_weights` and

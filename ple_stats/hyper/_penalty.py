@@ -23,7 +23,7 @@ def ple_penalty(weights_real: Mapping[str, Tensor],
     With :math:`\theta = H(X)` the weights predicted from the real set and
     :math:`H(Y_1), \dots, H(Y_m)` those predicted from ``m`` synthetic sets drawn
     from the model with weights :math:`\theta`, the default (``kind="l1"``, the
-    paper's eq. 5 and SPEC §4) is the mean over all :math:`E` weight entries
+    paper's eq. 5) is the mean over all :math:`E` weight entries
 
     .. math::
 

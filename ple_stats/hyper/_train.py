@@ -180,7 +180,7 @@ def train_ple(
     resume: bool = False,
     progress: bool | None = None,
 ) -> TrainHistory:
-    r"""Train a hypernetwork with the PLE penalty (the paper's eq. 5, SPEC §4).
+    r"""Train a hypernetwork with the PLE penalty (the paper's eq. 5).
 
     For each batch of real sets :math:`X`: predict :math:`\theta = H_\phi(X)`,
     draw ``m`` synthetic sets :math:`Y_i \sim P(\cdot; \theta)` of the same size
