@@ -16,6 +16,7 @@ from ._distribution import Distribution
 from ._exponential import Exponential
 from ._gaussian import Gaussian
 from ._gmm import GMM
+from ._gmm_simulate import simulate_gmm
 from ._geometric import Geometric
 from ._kl import kl_divergence
 from ._laplace import Laplace
@@ -42,6 +43,7 @@ __all__ = [
     "fit_ple",
     "kl_divergence",
     "simulate",
+    "simulate_gmm",
     "SimulationResult",
     "PLEWarning",
     "ConvergenceWarning",

@@ -48,6 +48,8 @@ def _reproduce(args):
         common["generations"] = args.generations
     if args.runs is not None:
         common["runs"] = args.runs
+    if getattr(args, "method", None) is not None and args.name != "gmm":
+        raise ValueError(f"--method applies to `reproduce gmm` only, not {args.name!r}.")
     if args.name == "madness":
         paths = experiments.reproduce_madness(args.out or "results/madness", m=args.m, **common)
     elif args.name == "gaussian-std":
@@ -58,8 +60,10 @@ def _reproduce(args):
         kwargs = {k: v for k, v in common.items() if k != "runs"}
         if args.runs is not None:
             kwargs["seeds"] = args.runs  # data sets per cell
+        method = args.method or "bootstrap"
+        kwargs["methods"] = (("bootstrap", "hypernetwork") if method == "both" else (method,))
         if args.m is not None:
-            kwargs["m"] = args.m
+            kwargs["hyper_m" if method == "hypernetwork" else "m"] = args.m
         paths = experiments.reproduce_gmm(args.out or "results/gmm", **kwargs)
     else:  # pragma: no cover - argparse restricts the choices
         raise SystemExit(f"unknown experiment {args.name!r}")
@@ -90,6 +94,9 @@ def build_parser():
     rep.add_argument("--generations", type=int, help="generations (default 100)")
     rep.add_argument("--m", type=int, help="synthetic data sets of the bootstrap PLE (madness, "
                                            "gmm)")
+    rep.add_argument("--method", choices=["bootstrap", "hypernetwork", "both"],
+                     help="gmm only: the PLE method(s) of the heat map (default bootstrap; "
+                          "hypernetwork needs torch); with hypernetwork alone, --m sets its m")
     rep.add_argument("--quick", action="store_true", help="a small version that runs in seconds")
     rep.add_argument("--n-jobs", type=int, default=1, help="worker processes (-1: all cores)")
     rep.add_argument("--seed", type=int, default=0)

@@ -310,8 +310,8 @@ def test_confidence_interval_runs():
 # --------------------------------------------------------------------------- bootstrap PLE
 def test_fit_ple_method_and_settings():
     x = GMM(weights=[0.5, 0.5], means=[0.0, 4.0], sigmas=[1.0, 1.0]).sample(30, rng=0)
-    with pytest.raises(ValueError, match=r"`method` must be one of \('bootstrap',\)"):
-        GMM.fit_ple(x, method="hypernetwork")
+    with pytest.raises(ValueError, match=r"`method` must be one of \('bootstrap', 'hypernetwork'\)"):
+        GMM.fit_ple(x, method="newton")
     for kwargs, match in [
         (dict(m=1), "`m` must be at least 2"),
         (dict(n_iter=0), "`n_iter` must be at least 1"),

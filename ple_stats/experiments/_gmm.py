@@ -18,7 +18,7 @@ from .._validation import as_int
 from .._warnings import ConvergenceWarning, DegenerateDataWarning
 from ._io import save_figure, write_csv, write_json
 
-__all__ = ["GMM_WEIGHTS", "GMM_SIZES", "reproduce_gmm"]
+__all__ = ["GMM_METHODS", "GMM_WEIGHTS", "GMM_SIZES", "reproduce_gmm"]
 
 #: Majority weights of the paper's grid: (0.5, 0.5) ... (0.9, 0.1).
 GMM_WEIGHTS = (0.5, 0.6, 0.7, 0.8, 0.9)
@@ -27,7 +27,9 @@ GMM_SIZES = tuple(int(v) for v in np.round(np.geomspace(10, 1000, 7)))
 _MEANS, _SIGMAS = (0.0, 2.0), (1.0, 1.0)
 
 _QUICK = {"weights": (0.5, 0.7, 0.9), "sizes": (10, 100), "seeds": 8, "m": 8, "n_iter": 4,
-          "average": 2, "tol": 1e-6, "max_iter": 500}
+          "average": 2, "tol": 1e-6, "max_iter": 500, "epochs": 100}
+#: The PLE methods of ``GMM.fit_ple`` that the figure can show.
+GMM_METHODS = ("bootstrap", "hypernetwork")
 
 
 def _truth(w):
@@ -36,31 +38,45 @@ def _truth(w):
 
 def _cell(w, n, settings, seed):
     """One cell: ``seeds`` data sets of size ``n`` from the truth, one batched MLE
-    and one batched PLE fit, KL of each fit to the truth per data set."""
+    and one batched PLE fit (``settings["method"]``, bootstrap when absent), KL of
+    each fit to the truth per data set. The data sets depend only on ``seed``,
+    so both methods see the same data."""
     started = time.perf_counter()
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     truth = _truth(w)
     x = truth.sample(n, rng, sample_shape=(settings["seeds"],))
     em = {k: settings[k] for k in ("tol", "max_iter", "var_floor")}
+    method = settings.get("method", "bootstrap")
     with warnings.catch_warnings():  # counted from the info instead
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", DegenerateDataWarning)
         mle = GMM.fit_mle(x, **em)
-        ple = GMM.fit_ple(x, m=settings["m"], n_iter=settings["n_iter"],
-                          average=settings["average"], rng=rng, **em)
+        if method == "bootstrap":
+            ple = GMM.fit_ple(x, m=settings["m"], n_iter=settings["n_iter"],
+                              average=settings["average"], rng=rng, **em)
+        else:
+            ple = GMM.fit_ple(x, method="hypernetwork", m=settings["hyper_m"],
+                              lam=settings["lam"], epochs=settings["epochs"],
+                              lr=settings["lr"], var_floor=settings["var_floor"], rng=rng)
     kl_mle = np.asarray(kl_divergence(mle.dist, truth))
     kl_ple = np.asarray(kl_divergence(ple.dist, truth))
-    return {
+    cell = {
         "w": w, "n": n,
         "kl_mle": kl_mle.tolist(), "kl_ple": kl_ple.tolist(),
         "w_right_mle": mle.params.weights[:, 1].tolist(),
         "w_right_ple": ple.params.weights[:, 1].tolist(),
         "mle_converged": np.asarray(mle.info["converged"]).tolist(),
         "mle_floor_hit": np.asarray(mle.info["floor_hit"]).tolist(),
-        "ple_solved": np.asarray(ple.info["converged"]).tolist(),
-        "synthetic_not_converged": float(ple.info["synthetic_not_converged"]),
-        "seconds": round(time.perf_counter() - started, 3),
     }
+    if method == "bootstrap":
+        cell["ple_solved"] = np.asarray(ple.info["converged"]).tolist()
+        cell["synthetic_not_converged"] = float(ple.info["synthetic_not_converged"])
+    else:
+        cell["ple_nll"] = np.asarray(ple.info["nll"]).tolist()
+        cell["mle_nll"] = (-np.asarray(mle.info["loglik"]) / n).tolist()
+        cell["ple_penalty"] = np.asarray(ple.info["penalty"]).tolist()
+    cell["seconds"] = round(time.perf_counter() - started, 3)
+    return cell
 
 
 def _summary(cell):
@@ -81,8 +97,14 @@ def _summary(cell):
         "w_minor_ple_mean": float(wp.mean()), "w_minor_ple_se": se(wp),
         "mle_converged": float(np.mean(cell["mle_converged"])),
         "mle_floor_hit": float(np.mean(cell["mle_floor_hit"])),
-        "ple_solved": float(np.mean(cell["ple_solved"])),
-        "synthetic_not_converged": cell["synthetic_not_converged"],
+        # bootstrap only
+        "ple_solved": float(np.mean(cell["ple_solved"])) if "ple_solved" in cell else "",
+        "synthetic_not_converged": cell.get("synthetic_not_converged", ""),
+        # hypernetwork only: mean over seeds of NLL per point, PLE minus EM (>= 0 when
+        # the network stops short of EM's likelihood) and the final penalty
+        "nll_gap_mean": (float(np.mean(np.subtract(cell["ple_nll"], cell["mle_nll"])))
+                         if "ple_nll" in cell else ""),
+        "penalty_mean": float(np.mean(cell["ple_penalty"])) if "ple_penalty" in cell else "",
         "seconds": cell["seconds"],
     }
 
@@ -96,9 +118,12 @@ class _CellStore:
         key = json.dumps({k: settings[k] for k in sorted(settings)
                           if k not in ("weights", "sizes")}, sort_keys=True)
         self.digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+        # bootstrap cells keep the names (and digests) they had before other methods
+        method = settings.get("method", "bootstrap")
+        self.prefix = "cell" if method == "bootstrap" else f"cell_{method}"
 
     def _file(self, w, n):
-        return os.path.join(self.path, f"cell_w{w:.2f}_n{n}_{self.digest}.json")
+        return os.path.join(self.path, f"{self.prefix}_w{w:.2f}_n{n}_{self.digest}.json")
 
     def load(self, w, n):
         try:
@@ -113,23 +138,26 @@ class _CellStore:
 
 def reproduce_gmm(out="results/gmm", *, weights=GMM_WEIGHTS, sizes=GMM_SIZES, seeds=100,
                   m=20, n_iter=12, average=6, tol=1e-8, max_iter=5000, var_floor=1e-6,
+                  methods=("bootstrap",), lam=0.1, hyper_m=1, epochs=500, lr=0.01,
                   quick=False, n_jobs=1, seed=0, progress=None):
     """Figure 3: KL(q_MLE || p) - KL(q_PLE || p) over weights and sample sizes.
 
     The truth ``p`` is the two-component mixture with means 0 and 2, unit
     sigmas and weights ``(w, 1 - w)``. For each cell ``(w, n)``, ``seeds``
     data sets of size ``n`` are drawn; all of them are fitted in one batched
-    EM (``GMM.fit_mle``) and one batched bootstrap PLE (``GMM.fit_ple``), and
-    the KL divergence of each fit to the truth is computed by
-    :func:`ple_stats.kl_divergence`. The heat map shows the mean over seeds of
-    ``KL(q_MLE || p) - KL(q_PLE || p)`` (positive: the PLE fit is closer to
-    the truth) with its standard error over seeds.
+    EM (``GMM.fit_mle``) and one batched PLE (``GMM.fit_ple``, once per entry
+    of ``methods``), and the KL divergence of each fit to the truth is
+    computed by :func:`ple_stats.kl_divergence`. The heat map shows the mean
+    over seeds of ``KL(q_MLE || p) - KL(q_PLE || p)`` (positive: the PLE fit
+    is closer to the truth) with its standard error over seeds; one heat map
+    per method, all methods on the same data sets.
 
     Parameters
     ----------
     out : str
         Output directory; finished cells are cached in ``out/cells`` (one
-        JSON file each, keyed by the settings), so an interrupted run resumes.
+        JSON file each, keyed by the method and the settings), so an
+        interrupted run resumes.
     weights : sequence of float
         Majority weights ``w`` (rows).
     sizes : sequence of int
@@ -139,11 +167,18 @@ def reproduce_gmm(out="results/gmm", *, weights=GMM_WEIGHTS, sizes=GMM_SIZES, se
     m, n_iter, average : int
         Bootstrap PLE settings (see :meth:`GMM.fit_ple`).
     tol, max_iter, var_floor
-        EM settings, shared by the MLE and the PLE's inner EM.
+        EM settings, shared by the MLE and the bootstrap PLE's inner EM;
+        ``var_floor`` is also the hypernetwork's variance floor.
+    methods : sequence of {"bootstrap", "hypernetwork"}
+        PLE methods to draw, each in its own files: ``gmm.*`` for the
+        bootstrap, ``gmm_hypernetwork.*`` for the hypernetwork (needs torch).
+    lam, hyper_m, epochs, lr
+        Hypernetwork PLE settings (``lam``, ``m``, ``epochs``, ``lr`` of
+        :meth:`GMM.fit_ple` with ``method="hypernetwork"``).
     quick : bool
         A small grid (3 weights x 2 sizes, 8 seeds, m = 8, 4 iterations, EM
-        tol 1e-6) that runs in seconds; its numbers are a smoke test, not a
-        result.
+        tol 1e-6, 100 hypernetwork epochs) that runs in seconds; its numbers
+        are a smoke test, not a result.
     n_jobs : int
         Worker processes over cells (joblib); -1 for all cores.
     seed : int
@@ -156,7 +191,9 @@ def reproduce_gmm(out="results/gmm", *, weights=GMM_WEIGHTS, sizes=GMM_SIZES, se
     Returns
     -------
     dict
-        Paths of the written files (``csv``, ``json``, ``figure``).
+        Paths of the written files: ``csv``, ``json``, ``figure`` for the
+        first method, ``csv_METHOD``, ``json_METHOD``, ``figure_METHOD`` for
+        the others.
     """
     from .._result import import_matplotlib
 
@@ -164,6 +201,7 @@ def reproduce_gmm(out="results/gmm", *, weights=GMM_WEIGHTS, sizes=GMM_SIZES, se
         weights, sizes, seeds = _QUICK["weights"], _QUICK["sizes"], _QUICK["seeds"]
         m, n_iter, average = _QUICK["m"], _QUICK["n_iter"], _QUICK["average"]
         tol, max_iter = _QUICK["tol"], _QUICK["max_iter"]
+        epochs = _QUICK["epochs"]
     weights = tuple(float(w) for w in weights)
     sizes = tuple(as_int(n, "sizes", minimum=2) for n in sizes)
     if not weights or not sizes:
@@ -171,18 +209,52 @@ def reproduce_gmm(out="results/gmm", *, weights=GMM_WEIGHTS, sizes=GMM_SIZES, se
     for w in weights:
         if not 0.0 < w < 1.0:
             raise ValueError(f"`weights` must lie in (0, 1); got {w!r}.")
+    if isinstance(methods, str):
+        methods = (methods,)
+    methods = tuple(methods)
+    if not methods or any(k not in GMM_METHODS for k in methods) \
+            or len(set(methods)) != len(methods):
+        raise ValueError(f"`methods` must be distinct entries of {GMM_METHODS}; got "
+                         f"{methods!r}.")
     n_jobs = as_int(n_jobs, "n_jobs")
     if n_jobs == 0 or n_jobs < -1:
         raise ValueError(f"`n_jobs` must be a positive integer or -1; got {n_jobs}.")
-    settings = {"seeds": as_int(seeds, "seeds", minimum=2), "m": as_int(m, "m", minimum=2),
-                "n_iter": as_int(n_iter, "n_iter", minimum=1),
-                "average": as_int(average, "average", minimum=1),
-                "tol": float(tol), "max_iter": as_int(max_iter, "max_iter", minimum=1),
-                "var_floor": float(var_floor), "seed": as_int(seed, "seed", minimum=0)}
-    if settings["average"] > settings["n_iter"]:
-        raise ValueError("`average` must be at most `n_iter`.")
+    common = {"seeds": as_int(seeds, "seeds", minimum=2),
+              "tol": float(tol), "max_iter": as_int(max_iter, "max_iter", minimum=1),
+              "var_floor": float(var_floor), "seed": as_int(seed, "seed", minimum=0)}
+    per_method = {}
+    if "bootstrap" in methods:
+        settings = {**common, "m": as_int(m, "m", minimum=2),
+                    "n_iter": as_int(n_iter, "n_iter", minimum=1),
+                    "average": as_int(average, "average", minimum=1)}
+        if settings["average"] > settings["n_iter"]:
+            raise ValueError("`average` must be at most `n_iter`.")
+        per_method["bootstrap"] = settings
+    if "hypernetwork" in methods:
+        lam = float(lam)
+        if not lam >= 0:
+            raise ValueError(f"`lam` must be non-negative; got {lam!r}.")
+        if not float(lr) > 0:
+            raise ValueError(f"`lr` must be positive; got {lr!r}.")
+        per_method["hypernetwork"] = {
+            **common, "method": "hypernetwork", "lam": lam,
+            "hyper_m": as_int(hyper_m, "hyper_m", minimum=1),
+            "epochs": as_int(epochs, "epochs", minimum=1), "lr": float(lr)}
     plt = import_matplotlib()
     os.makedirs(out, exist_ok=True)
+    paths = {}
+    for i, method in enumerate(methods):
+        stem = "gmm" if method == "bootstrap" else f"gmm_{method}"
+        suffix = "" if i == 0 else f"_{method}"
+        written = _run_method(out, stem, per_method[method], weights, sizes, quick, n_jobs,
+                              progress, plt)
+        paths.update({key + suffix: value for key, value in written.items()})
+    return paths
+
+
+def _run_method(out, stem, settings, weights, sizes, quick, n_jobs, progress, plt):
+    """The grid for one PLE method: cached cells, table, JSON, heat map."""
+    method = settings.get("method", "bootstrap")
     store = _CellStore(os.path.join(out, "cells"), settings)
     grid = [(i, j, w, n) for i, w in enumerate(weights) for j, n in enumerate(sizes)]
     cells, todo = {}, []
@@ -193,7 +265,7 @@ def reproduce_gmm(out="results/gmm", *, weights=GMM_WEIGHTS, sizes=GMM_SIZES, se
         else:
             todo.append((i, j, w, n))
     started = time.perf_counter()
-    bar = _progress_bar(len(grid), len(grid) - len(todo), progress)
+    bar = _progress_bar(len(grid), len(grid) - len(todo), progress, method)
 
     def finish(cell):
         store.save(cell)
@@ -217,12 +289,13 @@ def reproduce_gmm(out="results/gmm", *, weights=GMM_WEIGHTS, sizes=GMM_SIZES, se
         if bar is not None:
             bar.close()
     rows = [_summary(cells[(w, n)]) for _, _, w, n in grid]
-    paths = {"csv": write_csv(os.path.join(out, "gmm.csv"), rows)}
-    paths["figure"] = _plot(plt, rows, weights, sizes, settings, out)
+    paths = {"csv": write_csv(os.path.join(out, f"{stem}.csv"), rows)}
+    paths["figure"] = _plot(plt, rows, weights, sizes, settings, out, stem)
     diffs = np.array([r["kl_diff_mean"] for r in rows])
     ses = np.array([r["kl_diff_se"] for r in rows])
-    paths["json"] = write_json(os.path.join(out, "gmm.json"), {
+    paths["json"] = write_json(os.path.join(out, f"{stem}.json"), {
         "figure": "paper Figure 3",
+        "method": method,
         "truth": {"means": _MEANS, "sigmas": _SIGMAS, "weights": "(w, 1 - w)"},
         "measure": "mean over seeds of KL(q_MLE || p) - KL(q_PLE || p); positive: PLE closer",
         "weights": weights, "sizes": sizes, "settings": settings, "quick": quick,
@@ -235,7 +308,7 @@ def reproduce_gmm(out="results/gmm", *, weights=GMM_WEIGHTS, sizes=GMM_SIZES, se
     return paths
 
 
-def _plot(plt, rows, weights, sizes, settings, out):
+def _plot(plt, rows, weights, sizes, settings, out, stem="gmm"):
     table = {(r["w_major"], r["n"]): r for r in rows}
     mean = np.array([[table[(w, n)]["kl_diff_mean"] for n in sizes] for w in weights])
     se = np.array([[table[(w, n)]["kl_diff_se"] for n in sizes] for w in weights])
@@ -254,15 +327,20 @@ def _plot(plt, rows, weights, sizes, settings, out):
     ax.set_xlabel("number of training samples n")
     ax.set_ylabel("weights (majority, minority)")
     fig.colorbar(image, ax=ax, label="KL(q_MLE‖p) − KL(q_PLE‖p)")
+    if settings.get("method", "bootstrap") == "bootstrap":
+        which = f"bootstrap PLE m = {settings['m']}, {settings['n_iter']} iterations"
+    else:
+        which = (f"hypernetwork PLE λ = {settings['lam']:g}, m = {settings['hyper_m']}, "
+                 f"{settings['epochs']} epochs")
     ax.set_title(f"GMM, means 0 and 2, σ = 1: mean ± s.e. over {settings['seeds']} seeds\n"
-                 f"(positive: PLE closer to the truth; bootstrap PLE m = {settings['m']}, "
-                 f"{settings['n_iter']} iterations, EM tol {settings['tol']:g})", fontsize=9)
-    paths = save_figure(fig, out, "gmm")
+                 f"(positive: PLE closer to the truth; {which}, EM tol {settings['tol']:g})",
+                 fontsize=9)
+    paths = save_figure(fig, out, stem)
     plt.close(fig)
     return paths
 
 
-def _progress_bar(total, done, progress):
+def _progress_bar(total, done, progress, method="bootstrap"):
     if progress is None:
         progress = sys.stderr.isatty()
     if not progress:
@@ -271,4 +349,4 @@ def _progress_bar(total, done, progress):
         from tqdm.auto import tqdm
     except ImportError:  # pragma: no cover - tqdm is optional
         return None
-    return tqdm(total=total, initial=done, desc="gmm cells", unit="cell")
+    return tqdm(total=total, initial=done, desc=f"gmm cells ({method})", unit="cell")

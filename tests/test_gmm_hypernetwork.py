@@ -1,0 +1,217 @@
+"""GMM.fit_ple(method="hypernetwork"): the paper's Section 5.2 set network."""
+
+import json
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from ple_stats import GMM, kl_divergence  # noqa: E402
+from ple_stats._warnings import DegenerateDataWarning  # noqa: E402
+from ple_stats.cli import main as cli_main  # noqa: E402
+from ple_stats.experiments import reproduce_gmm  # noqa: E402
+
+SEPARATED = GMM(weights=[0.6, 0.4], means=[0.0, 5.0], sigmas=[1.0, 1.0])
+OVERLAP = GMM(weights=[0.8, 0.2], means=[0.0, 2.0], sigmas=[1.0, 1.0])
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def separated_fit():
+    x = SEPARATED.sample(100, rng=3, sample_shape=(3,))
+    res = GMM.fit_ple(x, method="hypernetwork", epochs=200, seeds=[11, 12, 13])
+    return x, res
+
+
+def test_trains_to_the_em_optimum_on_a_well_identified_mixture(separated_fit):
+    x, res = separated_fit
+    hist = res.info["loss_history"]
+    assert hist.shape == (3, 20)
+    # the loss falls (from the EM quantile start, ~1.40 per point, to ~1.1)
+    assert np.all(hist[:, -1] < hist[:, 0] - 0.2)
+    # separated components, n = 100: the likelihood has one sensible maximum and the
+    # network reaches it: mean NLL per point within 1e-6 of EM's (measured: 1e-9)
+    mle = GMM.fit_mle(x)
+    np.testing.assert_allclose(res.info["nll"], -mle.info["loglik"] / 100, atol=1e-6)
+    for a, b in zip(res.params, mle.params):
+        np.testing.assert_allclose(a, b, atol=5e-3)
+    assert res.method == "ple" and res.n == 100
+    assert res.info["epochs"] == 200 and res.info["lam"] == 0.1 and res.info["m"] == 1
+    assert res.info["detach"] is True and res.info["device"] == "cpu"
+    # the reported loss is the last epoch's NLL + lam * penalty, penalty >= 0
+    assert np.all(res.info["penalty"] >= 0) and np.all(np.isfinite(res.info["loss"]))
+    np.testing.assert_allclose(res.info["loss"], hist[:, -1], rtol=0, atol=0.05)
+
+
+def test_batched_equals_separate_training(separated_fit):
+    # one generator per data set and disjoint parameters: a data set trains exactly
+    # as it would alone (the batched matrix products give identical rounding here)
+    x, res = separated_fit
+    for i, seed in enumerate((11, 12, 13)):
+        one = GMM.fit_ple(x[i], method="hypernetwork", epochs=200, seeds=seed)
+        for a, b in zip(res.params, one.params):
+            np.testing.assert_allclose(np.asarray(a)[i], b, rtol=1e-12, atol=1e-12)
+
+
+def test_simplex_and_positivity_on_hard_data():
+    # n = 10 with overlapping components: EM often ends on its variance floor
+    x = OVERLAP.sample(10, rng=5, sample_shape=(4, 5))
+    res = GMM.fit_ple(x, method="hypernetwork", epochs=100, rng=1)
+    w, mu, sigma = res.params
+    assert w.shape == mu.shape == sigma.shape == (4, 5, 2)
+    assert np.all(w > 0) and np.all(sigma > 0)
+    np.testing.assert_allclose(w.sum(axis=-1), 1.0, atol=1e-12)
+    assert np.all(np.diff(mu, axis=-1) >= 0)  # ordered by mean
+    assert res.info["loss_history"].shape == (4, 5, 20)
+    assert np.all(np.isfinite(kl_divergence(res.dist, OVERLAP)))
+
+
+def test_seeding_is_deterministic():
+    x = OVERLAP.sample(30, rng=2, sample_shape=(3,))
+    a = GMM.fit_ple(x, method="hypernetwork", epochs=50, rng=7)
+    b = GMM.fit_ple(x, method="hypernetwork", epochs=50, rng=np.random.default_rng(7))
+    c = GMM.fit_ple(x, method="hypernetwork", epochs=50, rng=8)
+    assert all(np.array_equal(p, q) for p, q in zip(a.params, b.params))
+    assert np.array_equal(a.info["seeds"], b.info["seeds"])
+    assert not np.array_equal(a.params.means, c.params.means)
+
+
+def test_lam_zero_is_the_plain_fit(separated_fit):
+    x, res = separated_fit
+    # lam = 0: no synthetic data are drawn, so m and detach cannot matter
+    plain = GMM.fit_ple(x, method="hypernetwork", epochs=200, seeds=[11, 12, 13], lam=0.0)
+    other = GMM.fit_ple(x, method="hypernetwork", epochs=200, seeds=[11, 12, 13], lam=0,
+                        m=4, detach=False)
+    assert all(np.array_equal(p, q) for p, q in zip(plain.params, other.params))
+    np.testing.assert_array_equal(plain.info["penalty"], 0.0)
+    np.testing.assert_allclose(plain.info["loss"], plain.info["loss_history"][:, -1],
+                               atol=0.05)
+    # and the penalty acts (if only a little: measured 5e-5 at n = 100, lam = 0.1, m = 1)
+    diff = max(np.max(np.abs(p - q)) for p, q in zip(plain.params, res.params))
+    assert 0 < diff < 0.01
+
+
+def test_reparameterised_synthetic_sets_change_the_fit():
+    x = OVERLAP.sample(40, rng=6, sample_shape=(2,))
+    a = GMM.fit_ple(x, method="hypernetwork", epochs=60, seeds=[1, 2], lam=1.0, m=2)
+    b = GMM.fit_ple(x, method="hypernetwork", epochs=60, seeds=[1, 2], lam=1.0, m=2,
+                    detach=False)
+    assert b.info["detach"] is False
+    assert not np.array_equal(a.params.means, b.params.means)
+
+
+def test_kl_against_em_is_measurable():
+    # Separated components, n = 100, 30 data sets (seed 4): the hypernetwork reaches
+    # the MLE, so the paired KL difference is ~0 (measured 8e-5 +- 6e-5 with 300
+    # epochs, 40 sets); a difference beyond 0.002 (30 x the mean KL's 1e-3 scale of
+    # its s.e.) would mean the network stopped short of the optimum.
+    x = SEPARATED.sample(100, rng=4, sample_shape=(30,))
+    mle = GMM.fit_mle(x)
+    hn = GMM.fit_ple(x, method="hypernetwork", epochs=200, rng=0)
+    kl_mle = kl_divergence(mle.dist, SEPARATED)
+    kl_hn = kl_divergence(hn.dist, SEPARATED)
+    assert kl_hn.shape == (30,) and np.all(kl_hn >= 0)
+    assert abs(np.mean(kl_mle - kl_hn)) < 0.002
+
+
+def test_bad_input():
+    x = OVERLAP.sample(20, rng=0)
+    with pytest.raises(ValueError, match="`lam` must be non-negative"):
+        GMM.fit_ple(x, method="hypernetwork", lam=-0.1)
+    with pytest.raises(ValueError, match="`m` must be"):
+        GMM.fit_ple(x, method="hypernetwork", m=0)
+    with pytest.raises(ValueError, match="`method` must be one of"):
+        GMM.fit_ple(x, method="hyper")
+    with pytest.raises(ValueError, match="`epochs` must be"):
+        GMM.fit_ple(x, method="hypernetwork", epochs=0)
+    with pytest.raises(ValueError, match="`lr` must be positive"):
+        GMM.fit_ple(x, method="hypernetwork", lr=0.0)
+    with pytest.raises(TypeError, match="`detach` must be a bool"):
+        GMM.fit_ple(x, method="hypernetwork", detach="yes")
+    with pytest.raises(ValueError, match="`n_iter`.*method='bootstrap' only"):
+        GMM.fit_ple(x, method="hypernetwork", n_iter=5)
+    with pytest.raises(ValueError, match="`lam`.*method='hypernetwork' only"):
+        GMM.fit_ple(x, lam=0.1)
+    with pytest.raises(ValueError, match="`seeds` must have the data's batch shape"):
+        GMM.fit_ple(np.stack([x, x]), method="hypernetwork", seeds=[1, 2, 3])
+    with pytest.raises(ValueError, match="`seeds` or `rng`, not both"):
+        GMM.fit_ple(x, method="hypernetwork", seeds=1, rng=1)
+    with pytest.raises(ValueError, match="`device` must name a torch device"):
+        GMM.fit_ple(x, method="hypernetwork", device="nowhere")
+    with pytest.raises(ValueError, match="all observations equal"):
+        GMM.fit_ple(np.ones(10), method="hypernetwork")
+
+
+def test_missing_torch_gives_an_install_hint(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ple_stats.hyper.gmm", None)
+    with pytest.raises(ImportError, match='pip install "ple_stats\\[torch\\]"'):
+        GMM.fit_ple(OVERLAP.sample(20, rng=0), method="hypernetwork")
+
+
+def test_import_ple_stats_does_not_import_torch():
+    code = "import sys, ple_stats; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_thread_count_is_restored():
+    torch.set_num_threads(2)
+    GMM.fit_ple(OVERLAP.sample(20, rng=0), method="hypernetwork", epochs=5, rng=0)
+    assert torch.get_num_threads() == 2
+
+
+def test_refit_reproduces_the_settings():
+    x = OVERLAP.sample(30, rng=1)
+    res = GMM.fit_ple(x, method="hypernetwork", epochs=40, lam=0.5, m=2, rng=3)
+    again = res.refit(x, rng=3)
+    assert again.info["lam"] == 0.5 and again.info["m"] == 2 and again.info["epochs"] == 40
+    assert all(np.array_equal(p, q) for p, q in zip(res.params, again.params))
+
+
+# --------------------------------------------------------------------------- Figure 3
+def test_reproduce_gmm_with_the_hypernetwork(tmp_path):
+    out = tmp_path / "gmm"
+    kw = dict(weights=(0.8,), sizes=(10, 30), seeds=4, m=4, n_iter=2, average=1,
+              tol=1e-6, max_iter=200, epochs=30, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateDataWarning)
+        paths = reproduce_gmm(out, methods=("bootstrap", "hypernetwork"), **kw)
+    assert {"csv", "json", "figure", "csv_hypernetwork", "json_hypernetwork",
+            "figure_hypernetwork"} <= set(paths)
+    for name in ("gmm.json", "gmm_hypernetwork.json", "gmm_hypernetwork.png",
+                 "gmm_hypernetwork.pdf", "gmm_hypernetwork.csv"):
+        assert (out / name).stat().st_size > 0
+    boot = json.loads((out / "gmm.json").read_text())
+    hyper = json.loads((out / "gmm_hypernetwork.json").read_text())
+    assert hyper["method"] == "hypernetwork" and boot["method"] == "bootstrap"
+    # both methods see the same data sets, so EM's KL is the same in both tables
+    for a, b in zip(boot["cells"], hyper["cells"]):
+        assert a["kl_mle_mean"] == b["kl_mle_mean"]
+        assert np.isfinite(b["nll_gap_mean"]) and b["penalty_mean"] >= 0
+    assert len(list((out / "cells").iterdir())) == 4
+    # cached: a second run computes nothing and gives the same numbers
+    again = reproduce_gmm(out, methods=("hypernetwork",), **kw)
+    rerun = json.loads((out / "gmm_hypernetwork.json").read_text())
+    assert set(again) == {"csv", "json", "figure"}
+    strip = (lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows])
+    assert strip(rerun["cells"]) == strip(hyper["cells"])
+    with pytest.raises(ValueError, match="`methods` must be distinct entries"):
+        reproduce_gmm(out, methods=("em",), **kw)
+
+
+def test_cli_method_option(tmp_path, capsys):
+    assert cli_main(["reproduce", "madness", "--method", "hypernetwork", "--quick",
+                     "--out", str(tmp_path)]) == 2
+    assert "--method applies to `reproduce gmm` only" in capsys.readouterr().err
