@@ -14,6 +14,7 @@ claimed.
 
 from ._distribution import Distribution
 from ._exponential import Exponential
+from ._fairness import fairness_ratio, frechet_distance, imbalance_ratio
 from ._gaussian import Gaussian
 from ._gmm import GMM
 from ._gmm_simulate import simulate_gmm
@@ -42,6 +43,9 @@ __all__ = [
     "FitResult",
     "fit_ple",
     "kl_divergence",
+    "frechet_distance",
+    "fairness_ratio",
+    "imbalance_ratio",
     "simulate",
     "simulate_gmm",
     "SimulationResult",

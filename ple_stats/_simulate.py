@@ -291,43 +291,62 @@ def _child_seeds(rng, count, need_reproducible):
 
 
 def _execute(spec, sizes, seeds, n_jobs, backend, store, progress):
-    results = [None] * len(sizes)
+    """Run the simulator's chunks (see :func:`_execute_tasks`)."""
+    tasks = [(spec, sizes[i], seeds[i]) for i in range(len(sizes))]
+    return _execute_tasks(_run_chunk, tasks, n_jobs=n_jobs, backend=backend, store=store,
+                          progress=progress, desc="simulate")
+
+
+def _execute_tasks(func, tasks, *, n_jobs=1, backend="loky", store=None, progress=None,
+                   desc="simulate"):
+    """Run ``func(*tasks[i])`` for every task, reusing and filling a checkpoint ``store``.
+
+    The generic chunk executor of the simulator, usable with any picklable
+    module-level ``func`` (the experiments run their units of work through it).
+    Results come back in task order whatever the backend. ``store`` (an object
+    with ``load(i) -> result or None`` and ``save(i, result)``, e.g.
+    :class:`_Checkpoint` or :class:`_ChunkStore`) makes finished tasks
+    survive an interruption: they are loaded instead of recomputed.
+    ``backend`` is ``"loky"`` (joblib processes, ``n_jobs`` of them; in-process
+    when ``n_jobs == 1``) or ``"dask"`` (the current ``dask.distributed`` client).
+    """
+    results = [None] * len(tasks)
     todo = []
-    for i in range(len(sizes)):
+    for i in range(len(tasks)):
         saved = store.load(i) if store else None
         if saved is not None:
             results[i] = saved
         else:
             todo.append(i)
-    bar = _progress_bar(len(sizes), len(sizes) - len(todo), progress)
+    bar = _progress_bar(len(tasks), len(tasks) - len(todo), progress, desc=desc)
 
-    def finish(i, traj):
-        results[i] = traj
+    def finish(i, result):
+        results[i] = result
         if store:
-            store.save(i, traj)
+            store.save(i, result)
         if bar is not None:
             bar.update(1)
 
     try:
         if backend == "dask":
-            _run_dask(spec, sizes, seeds, todo, finish)
+            _run_dask(func, tasks, todo, finish)
         elif n_jobs == 1 or len(todo) <= 1:
             for i in todo:
-                finish(i, _run_chunk(spec, sizes[i], seeds[i]))
+                finish(i, func(*tasks[i]))
         else:
             from joblib import Parallel, delayed
 
             parallel = Parallel(n_jobs=n_jobs, return_as="generator")
-            outputs = parallel(delayed(_run_chunk)(spec, sizes[i], seeds[i]) for i in todo)
-            for i, traj in zip(todo, outputs):
-                finish(i, traj)
+            outputs = parallel(delayed(func)(*tasks[i]) for i in todo)
+            for i, result in zip(todo, outputs):
+                finish(i, result)
     finally:
         if bar is not None:
             bar.close()
     return results
 
 
-def _run_dask(spec, sizes, seeds, todo, finish):
+def _run_dask(func, tasks, todo, finish):
     try:
         from dask.distributed import as_completed, get_client
     except ImportError as exc:  # pragma: no cover - exercised only without dask
@@ -338,12 +357,13 @@ def _run_dask(spec, sizes, seeds, todo, finish):
     except ValueError:
         raise ValueError('backend="dask" needs a running dask.distributed Client: create one '
                          "first, e.g. `Client(LocalCluster())`.") from None
-    futures = {client.submit(_run_chunk, spec, sizes[i], seeds[i], pure=False): i for i in todo}
+    futures = {client.submit(func, *tasks[i], pure=False): i for i in todo}
     for future in as_completed(futures):
         finish(futures[future], future.result())
 
 
-def _progress_bar(total, done, progress):
+def _progress_bar(total, done, progress, desc="simulate", unit="chunk"):
+    """A tqdm bar (None when ``progress`` is false, or None and stderr is not a terminal)."""
     if progress is None:
         progress = sys.stderr.isatty()
     if not progress:
@@ -352,15 +372,68 @@ def _progress_bar(total, done, progress):
         from tqdm.auto import tqdm
     except ImportError:  # pragma: no cover - tqdm is optional
         return None
-    return tqdm(total=total, initial=done, desc="simulate", unit="chunk")
+    return tqdm(total=total, initial=done, desc=desc, unit=unit)
 
 
-class _Checkpoint:
-    """Finished chunks on disk, each written atomically, keyed by the arguments."""
+class _ChunkStore:
+    """Finished chunks on disk, each written atomically, in a directory tied to a key.
 
-    def __init__(self, path, spec, runs, chunk_size, seeds):
+    ``key`` (a JSON-able dict) states everything that determines the chunks'
+    results; its digest is written to ``checkpoint.json`` on first use and a
+    directory holding another digest is refused, so a changed setting never
+    silently reuses old chunks. A chunk is an ndarray (saved as ``.npy``) or a
+    dict of arrays and scalars (saved as ``.npz``; loaded back as a dict).
+    Chunks are indexed by an int (``chunk_000001``) or a str (``unit_<name>``).
+    """
+
+    def __init__(self, path, key):
         self.path = os.fspath(path)
         os.makedirs(self.path, exist_ok=True)
+        text = json.dumps(key, sort_keys=True, default=str)
+        self.digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+        meta = os.path.join(self.path, "checkpoint.json")
+        if os.path.exists(meta):
+            with open(meta) as fh:
+                old = json.load(fh)
+            if old.get("digest") != self.digest:
+                raise ValueError(
+                    f"the checkpoint directory {self.path!r} holds a run with different "
+                    "arguments; use another directory or delete it.")
+        else:
+            _atomic_write(meta, json.dumps({"digest": self.digest, "key": key},
+                                           indent=1, default=str).encode())
+
+    def _file(self, i, ext="npy"):
+        stem = f"chunk_{i:06d}" if isinstance(i, (int, np.integer)) else f"unit_{i}"
+        return os.path.join(self.path, f"{stem}.{ext}")
+
+    def load(self, i):
+        try:
+            return np.load(self._file(i))
+        except FileNotFoundError:
+            pass
+        try:
+            with np.load(self._file(i, "npz"), allow_pickle=False) as data:
+                return {k: (data[k].item() if data[k].ndim == 0 else data[k]) for k in data}
+        except FileNotFoundError:
+            return None
+
+    def save(self, i, result):
+        import io
+
+        buffer = io.BytesIO()
+        if isinstance(result, dict):
+            np.savez(buffer, **result)
+            _atomic_write(self._file(i, "npz"), buffer.getvalue())
+        else:
+            np.save(buffer, result)
+            _atomic_write(self._file(i), buffer.getvalue())
+
+
+class _Checkpoint(_ChunkStore):
+    """The simulator's store: keyed by the arguments of :func:`simulate`."""
+
+    def __init__(self, path, spec, runs, chunk_size, seeds):
         est = spec.estimator
         key = {
             "family": spec.family.__name__, "theta0": spec.theta0, "n": spec.n,
@@ -376,35 +449,7 @@ class _Checkpoint:
             func = est.func
             name = getattr(func, "__qualname__", None) or type(func).__qualname__
             key["callable"] = f"{getattr(func, '__module__', '')}.{name}"
-        text = json.dumps(key, sort_keys=True, default=str)
-        self.digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-        meta = os.path.join(self.path, "checkpoint.json")
-        if os.path.exists(meta):
-            with open(meta) as fh:
-                old = json.load(fh)
-            if old.get("digest") != self.digest:
-                raise ValueError(
-                    f"the checkpoint directory {self.path!r} holds a run with different "
-                    "arguments; use another directory or delete it.")
-        else:
-            _atomic_write(meta, json.dumps({"digest": self.digest, "key": key},
-                                           indent=1, default=str).encode())
-
-    def _file(self, i):
-        return os.path.join(self.path, f"chunk_{i:06d}.npy")
-
-    def load(self, i):
-        try:
-            return np.load(self._file(i))
-        except FileNotFoundError:
-            return None
-
-    def save(self, i, traj):
-        import io
-
-        buffer = io.BytesIO()
-        np.save(buffer, traj)
-        _atomic_write(self._file(i), buffer.getvalue())
+        super().__init__(path, key)
 
 
 def _atomic_write(path, data: bytes):

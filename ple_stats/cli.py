@@ -65,6 +65,28 @@ def _reproduce(args):
         if args.m is not None:
             kwargs["hyper_m" if method == "hypernetwork" else "m"] = args.m
         paths = experiments.reproduce_gmm(args.out or "results/gmm", **kwargs)
+    elif args.name in ("fairness", "deep-madness"):
+        kwargs = {"quick": args.quick, "n_jobs": args.n_jobs, "seed": args.seed,
+                  "progress": common["progress"], "device": args.device}
+        if args.runs is not None:
+            kwargs["seeds"] = args.runs  # training seeds per model (and ratio)
+        if args.steps is not None:
+            kwargs["steps"] = args.steps
+        if args.m is not None:
+            raise ValueError(f"--m does not apply to `reproduce {args.name}`.")
+        if args.name == "fairness":
+            if args.generations is not None:
+                raise ValueError("--generations does not apply to `reproduce fairness`.")
+            if args.ratios is not None:
+                kwargs["ratios"] = tuple(args.ratios)
+            paths = experiments.reproduce_fairness(args.out or "results/fairness", **kwargs)
+        else:
+            if args.ratios is not None:
+                raise ValueError("--ratios does not apply to `reproduce deep-madness`.")
+            if args.generations is not None:
+                kwargs["generations"] = args.generations
+            paths = experiments.reproduce_deep_madness(args.out or "results/deep-madness",
+                                                       **kwargs)
     else:  # pragma: no cover - argparse restricts the choices
         raise SystemExit(f"unknown experiment {args.name!r}")
     for key, value in paths.items():
@@ -86,14 +108,23 @@ def build_parser():
     demo.set_defaults(func=_demo)
 
     rep = sub.add_parser("reproduce", help="reproduce a figure of the paper")
-    rep.add_argument("name", choices=["madness", "gaussian-std", "gmm"],
+    rep.add_argument("name", choices=["madness", "gaussian-std", "gmm", "fairness",
+                                      "deep-madness"],
                      help="madness: Figure 4 (six families); gaussian-std: Figure 5; "
-                          "gmm: Figure 3 (unbalanced Gaussian mixture)")
+                          "gmm: Figure 3 (unbalanced Gaussian mixture); fairness: Table 1 "
+                          "(VAE vs Hyper-VAE, needs torch); deep-madness: Figure 2 analogue "
+                          "(needs torch)")
     rep.add_argument("--out", help="output directory (default results/NAME)")
     rep.add_argument("--runs", type=int, help="runs per simulation (default: the paper's)")
     rep.add_argument("--generations", type=int, help="generations (default 100)")
     rep.add_argument("--m", type=int, help="synthetic data sets of the bootstrap PLE (madness, "
                                            "gmm)")
+    rep.add_argument("--ratios", type=float, nargs="+",
+                     help="imbalance ratios (fairness; default 2 5 10 20)")
+    rep.add_argument("--steps", type=int,
+                     help="optimiser steps per training (fairness, deep-madness)")
+    rep.add_argument("--device", help="torch device (fairness, deep-madness; default: cuda "
+                                      "if available, else cpu)")
     rep.add_argument("--method", choices=["bootstrap", "hypernetwork", "both"],
                      help="gmm only: the PLE method(s) of the heat map (default bootstrap; "
                           "hypernetwork needs torch); with hypernetwork alone, --m sets its m")

@@ -5,8 +5,10 @@ numbers (CSV and JSON) into an output directory and returns the paths. The
 command line exposes them as ``ple-stats reproduce NAME``.
 """
 
+from ._deep_madness import reproduce_deep_madness
+from ._fairness import reproduce_fairness
 from ._gmm import GMM_SIZES, GMM_WEIGHTS, reproduce_gmm
 from ._madness import MADNESS_PANELS, reproduce_gaussian_std, reproduce_madness
 
 __all__ = ["MADNESS_PANELS", "reproduce_madness", "reproduce_gaussian_std", "GMM_WEIGHTS",
-           "GMM_SIZES", "reproduce_gmm"]
+           "GMM_SIZES", "reproduce_gmm", "reproduce_fairness", "reproduce_deep_madness"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 import time
 import warnings
 
@@ -13,7 +12,7 @@ import numpy as np
 
 from .._gmm import GMM
 from .._kl import kl_divergence
-from .._simulate import _atomic_write
+from .._simulate import _atomic_write, _progress_bar
 from .._validation import as_int
 from .._warnings import ConvergenceWarning, DegenerateDataWarning
 from ._io import save_figure, write_csv, write_json
@@ -265,7 +264,8 @@ def _run_method(out, stem, settings, weights, sizes, quick, n_jobs, progress, pl
         else:
             todo.append((i, j, w, n))
     started = time.perf_counter()
-    bar = _progress_bar(len(grid), len(grid) - len(todo), progress, method)
+    bar = _progress_bar(len(grid), len(grid) - len(todo), progress,
+                        desc=f"gmm cells ({method})", unit="cell")
 
     def finish(cell):
         store.save(cell)
@@ -338,15 +338,3 @@ def _plot(plt, rows, weights, sizes, settings, out, stem="gmm"):
     paths = save_figure(fig, out, stem)
     plt.close(fig)
     return paths
-
-
-def _progress_bar(total, done, progress, method="bootstrap"):
-    if progress is None:
-        progress = sys.stderr.isatty()
-    if not progress:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover - tqdm is optional
-        return None
-    return tqdm(total=total, initial=done, desc=f"gmm cells ({method})", unit="cell")

@@ -1,0 +1,159 @@
+"""frechet_distance, fairness_ratio, imbalance_ratio (numpy core, no torch).
+
+The closed-form checks build feature sets whose *sample* mean and covariance
+(ddof=1) equal chosen population values exactly (whitened draws), so the
+expected distance is known to rounding error and the tolerances are 1e-9
+relative: any error in the formula shows up far above that.
+"""
+
+import numpy as np
+import pytest
+import scipy.linalg
+
+from ple_stats._fairness import fairness_ratio, frechet_distance, imbalance_ratio
+
+
+def _exact_moments(mean, cov, n, seed):
+    """n rows whose sample mean is ``mean`` and sample covariance (ddof=1) is ``cov``."""
+    rng = np.random.default_rng(seed)
+    d = len(mean)
+    z = rng.normal(size=(n, d))
+    z -= z.mean(axis=0)
+    z = z @ np.linalg.inv(np.linalg.cholesky(np.cov(z, rowvar=False))).T  # sample cov = I
+    return np.asarray(mean) + z @ np.linalg.cholesky(np.asarray(cov)).T
+
+
+def test_exact_moment_construction():
+    x = _exact_moments([1.0, -2.0], [[2.0, 0.3], [0.3, 0.5]], 50, 0)
+    np.testing.assert_allclose(x.mean(axis=0), [1.0, -2.0], atol=1e-12)
+    np.testing.assert_allclose(np.cov(x, rowvar=False), [[2.0, 0.3], [0.3, 0.5]], atol=1e-12)
+
+
+def test_identical_sets_give_zero():
+    x = np.random.default_rng(1).normal(size=(300, 6)) @ np.diag([1, 2, 3, 0.1, 5, 1])
+    assert abs(frechet_distance(x, x)) < 1e-10
+    # Same moments, different rows: also zero.
+    cov = np.diag([1.0, 4.0, 0.25])
+    a = _exact_moments([0, 1, 2], cov, 40, 2)
+    b = _exact_moments([0, 1, 2], cov, 90, 3)
+    assert abs(frechet_distance(a, b)) < 1e-10
+
+
+def test_diagonal_covariances_closed_form():
+    mu_a, mu_b = np.array([0.0, 1.0, -1.0]), np.array([0.5, 1.0, 2.0])
+    va, vb = np.array([1.0, 4.0, 0.5]), np.array([2.0, 1.0, 0.5])
+    a = _exact_moments(mu_a, np.diag(va), 60, 4)
+    b = _exact_moments(mu_b, np.diag(vb), 75, 5)
+    expected = np.sum((mu_a - mu_b) ** 2) + np.sum((np.sqrt(va) - np.sqrt(vb)) ** 2)
+    assert frechet_distance(a, b) == pytest.approx(expected, rel=1e-9)
+
+
+def test_non_commuting_2x2_closed_form():
+    # For 2x2 M with non-negative eigenvalues, tr sqrt(M) = sqrt(tr M + 2 sqrt(det M)).
+    ca = np.array([[2.0, 0.8], [0.8, 1.0]])
+    cb = np.array([[0.5, -0.3], [-0.3, 1.5]])
+    a = _exact_moments([1.0, 0.0], ca, 30, 6)
+    b = _exact_moments([0.0, 2.0], cb, 45, 7)
+    m = ca @ cb
+    tr_root = np.sqrt(np.trace(m) + 2 * np.sqrt(np.linalg.det(ca) * np.linalg.det(cb)))
+    expected = 1.0 + 4.0 + np.trace(ca) + np.trace(cb) - 2 * tr_root
+    assert frechet_distance(a, b) == pytest.approx(expected, rel=1e-9)
+
+
+def test_matches_scipy_sqrtm_on_full_rank_case():
+    rng = np.random.default_rng(8)
+    a = rng.normal(size=(200, 5)) @ rng.normal(size=(5, 5))
+    b = rng.normal(size=(150, 5)) @ rng.normal(size=(5, 5)) + 0.3
+    ca, cb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root = scipy.linalg.sqrtm(ca @ cb).real
+    ref = (np.sum((a.mean(0) - b.mean(0)) ** 2) + np.trace(ca) + np.trace(cb)
+           - 2 * np.trace(root))
+    assert frechet_distance(a, b) == pytest.approx(ref, rel=1e-8)
+
+
+def test_one_dimensional_reduces_to_moment_formula():
+    rng = np.random.default_rng(9)
+    a, b = rng.normal(2.0, 3.0, size=(40, 1)), rng.normal(-1.0, 0.5, size=(25, 1))
+    expected = ((a.mean() - b.mean()) ** 2
+                + (a.std(ddof=1) - b.std(ddof=1)) ** 2)
+    assert frechet_distance(a, b) == pytest.approx(expected, rel=1e-12)
+
+
+def test_symmetric_non_negative_and_translation_invariant():
+    rng = np.random.default_rng(10)
+    for trial in range(20):
+        d = int(rng.integers(1, 6))
+        a = rng.normal(size=(int(rng.integers(2, 30)), d)) * rng.uniform(0.1, 3, size=d)
+        b = rng.normal(size=(int(rng.integers(2, 30)), d)) + rng.normal(size=d)
+        ab, ba = frechet_distance(a, b), frechet_distance(b, a)
+        assert ab >= 0.0
+        assert ab == pytest.approx(ba, rel=1e-9, abs=1e-12)
+        shift = rng.normal(size=d) * 10
+        assert frechet_distance(a + shift, b + shift) == pytest.approx(ab, rel=1e-8, abs=1e-9)
+
+
+def test_singular_covariances_give_a_real_finite_value():
+    # Fewer rows than features: both covariances are singular; scipy's sqrtm of the
+    # product would warn and return complex parts, the symmetric form stays real.
+    rng = np.random.default_rng(11)
+    a, b = rng.normal(size=(4, 10)), rng.normal(size=(6, 10)) + 1.0
+    value = frechet_distance(a, b)
+    assert isinstance(value, float) and np.isfinite(value) and value > 0
+    assert value == pytest.approx(frechet_distance(b, a), rel=1e-9)
+
+
+@pytest.mark.parametrize("a, b, exc, match", [
+    (np.zeros(5), np.zeros((5, 1)), ValueError, "features_a.*2-D"),
+    (np.zeros((5, 2)), np.zeros((5, 2, 1)), ValueError, "features_b.*2-D"),
+    (np.zeros((1, 2)), np.zeros((5, 2)), ValueError, "features_a.*at least 2 rows"),
+    (np.zeros((5, 2)), np.zeros((5, 3)), ValueError, "same number of columns"),
+    (np.array([[0.0, np.nan], [1.0, 1.0]]), np.zeros((3, 2)), ValueError, "features_a.*finite"),
+    (np.zeros((3, 2)), np.full((3, 2), np.inf), ValueError, "features_b.*finite"),
+    ("abc", np.zeros((3, 2)), TypeError, "features_a"),
+    (np.zeros((3, 2)), np.zeros((3, 2), dtype=complex), TypeError, "features_b.*real"),
+    ([[1, 2], [3]], np.zeros((3, 2)), TypeError, "features_a"),
+])
+def test_frechet_bad_input(a, b, exc, match):
+    with pytest.raises(exc, match=match):
+        frechet_distance(a, b)
+
+
+def test_fairness_ratio_values_and_vectorised():
+    assert fairness_ratio(0.5, 2.0) == 4.0
+    assert isinstance(fairness_ratio(1, 3), float)
+    np.testing.assert_allclose(fairness_ratio([1.0, 2.0], [[2.0], [4.0]]),
+                               [[2.0, 1.0], [4.0, 2.0]])
+    # R_fair = S_maj / S_min with S = 1 / FID.
+    assert fairness_ratio(0.3, 0.9) == pytest.approx((1 / 0.3) / (1 / 0.9))
+
+
+@pytest.mark.parametrize("maj, mino, exc, match", [
+    (0.0, 1.0, ValueError, "fid_majority.*positive"),
+    (1.0, -2.0, ValueError, "fid_minority.*positive"),
+    (np.nan, 1.0, ValueError, "fid_majority.*finite"),
+    ([1.0, 2.0], [1.0, 2.0, 3.0], ValueError, "broadcast"),
+    ("x", 1.0, TypeError, "fid_majority"),
+])
+def test_fairness_ratio_bad_input(maj, mino, exc, match):
+    with pytest.raises(exc, match=match):
+        fairness_ratio(maj, mino)
+
+
+def test_imbalance_ratio_from_labels_and_counts():
+    labels = np.array([3] * 20 + [6] * 4 + [1] * 7)
+    assert imbalance_ratio(labels, majority=3, minority=6) == 5.0
+    assert imbalance_ratio({3: 20, 6: 4}, majority=3, minority=6) == 5.0
+    assert imbalance_ratio(["a", "a", "b"], majority="a", minority="b") == 2.0
+
+
+@pytest.mark.parametrize("labels, maj, mino, exc, match", [
+    ([3, 3, 1], 3, 6, ValueError, "minority.*6.*does not occur"),
+    ([6, 6, 1], 3, 6, ValueError, "majority.*3.*does not occur"),
+    ({3: 5}, 3, 6, ValueError, "minority.*not a key"),
+    ({3: 5, 6: 1.5}, 3, 6, TypeError, "integers"),
+    ([3, 6], 3, 3, ValueError, "must differ"),
+    ([[3, 6]], 3, 6, TypeError, "1-D"),
+])
+def test_imbalance_ratio_bad_input(labels, maj, mino, exc, match):
+    with pytest.raises(exc, match=match):
+        imbalance_ratio(labels, maj, mino)
