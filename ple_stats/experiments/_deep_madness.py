@@ -14,7 +14,8 @@ from .._simulate import _atomic_write, _ChunkStore, _execute_tasks
 from .._validation import as_int
 from ._fairness import (_LABELS, _COLORS, MODELS, _cached_classifier, _classifier_from_state,
                         _digest, _features, _load_avg, _mean, _Named, _se, _setup_torch,
-                        resolve_images, resolve_models, train_and_sample)
+                        resolve_images, resolve_models, train_and_sample,
+                        training_settings)
 from ._io import save_figure, write_csv, write_json
 
 __all__ = ["reproduce_deep_madness"]
@@ -144,11 +145,7 @@ def reproduce_deep_madness(out="results/deep-madness", *, generations=5, seeds=3
     x, y, data_name = resolve_images(images, labels, "sklearn digits 8x8 (all classes)")
     n_generated = x.shape[0] if n_generated is None else as_int(n_generated, "n_generated",
                                                                  minimum=2)
-    train = dict(_TRAIN, **(_QUICK_TRAIN if quick else {}))
-    if steps is not None:
-        train["steps"] = as_int(steps, "steps", minimum=1)
-    if batch_size is not None:
-        train["batch_size"] = as_int(batch_size, "batch_size", minimum=2)
+    train = training_settings(_TRAIN, _QUICK_TRAIN, quick, steps, batch_size)
     os.makedirs(out, exist_ok=True)
     started = time.perf_counter()
     load_start = _load_avg()

@@ -48,6 +48,17 @@ def load_digit_images():
     return digits.data / 16.0, digits.target.copy()
 
 
+def training_settings(defaults, quick_defaults, quick, steps, batch_size):
+    """The training settings: ``defaults``, overridden by ``quick_defaults`` when ``quick``,
+    then by the caller's ``steps`` and ``batch_size``."""
+    train = dict(defaults, **(quick_defaults if quick else {}))
+    if steps is not None:
+        train["steps"] = as_int(steps, "steps", minimum=1)
+    if batch_size is not None:
+        train["batch_size"] = as_int(batch_size, "batch_size", minimum=2)
+    return train
+
+
 def resolve_models(models):
     """A model name or names, checked against :data:`MODELS`, as a tuple."""
     models = (models,) if isinstance(models, str) else tuple(models)
@@ -454,11 +465,7 @@ def reproduce_fairness(out="results/fairness", *, ratios=(2, 5, 10, 20), seeds=3
         seeds = min(seeds, 1) if seeds == 3 else seeds
         n_generated = min(n_generated, 200)
     ratios = _check_ratios(ratios, x, y, majority, minority)
-    train = dict(_TRAIN, **(_QUICK_TRAIN if quick else {}))
-    if steps is not None:
-        train["steps"] = as_int(steps, "steps", minimum=1)
-    if batch_size is not None:
-        train["batch_size"] = as_int(batch_size, "batch_size", minimum=2)
+    train = training_settings(_TRAIN, _QUICK_TRAIN, quick, steps, batch_size)
     os.makedirs(out, exist_ok=True)
     started = time.perf_counter()
     load_start = _load_avg()
