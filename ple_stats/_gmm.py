@@ -9,6 +9,8 @@ from collections import namedtuple
 
 import numpy as np
 
+from ._bootstrap import _unbox
+from ._distribution import _as_shape, _frozen
 from ._gaussian import c4
 from ._result import FitResult, Refit
 from ._validation import POSITIVE, REAL, Constraint, as_data, as_int, as_param, as_rng, fmt_value
@@ -1032,25 +1034,5 @@ def _result(params, batch, n, method, info, refit):
     return FitResult(params=dist.params, dist=dist, method=method, n=n, info=info, refit=refit)
 
 
-def _frozen(value):
-    arr = np.array(value, dtype=np.float64, copy=True)
-    arr.flags.writeable = False
-    return arr
-
-
-def _unbox(value):
-    arr = np.asarray(value)
-    return arr.item() if arr.ndim == 0 else arr
-
-
 def _rebuild(weights, means, sigmas):
     return GMM._from_trusted(weights, means, sigmas)
-
-
-def _as_shape(shape, name):
-    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
-        shape = (shape,)
-    try:
-        return tuple(as_int(s, name, minimum=0) for s in shape)
-    except TypeError:
-        raise TypeError(f"`{name}` must be a tuple of non-negative ints; got {shape!r}.") from None
