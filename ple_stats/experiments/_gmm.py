@@ -44,12 +44,12 @@ def _cell(w, n, settings, seed):
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     truth = _truth(w)
     x = truth.sample(n, rng, sample_shape=(settings["seeds"],))
-    em = {k: settings[k] for k in ("tol", "max_iter", "var_floor")}
+    em = {k: settings[k] for k in ("tol", "max_iter", "var_floor", "accelerate")}
     method = settings.get("method", "bootstrap")
     with warnings.catch_warnings():  # counted from the info instead
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", DegenerateDataWarning)
-        mle = GMM.fit_mle(x, **em)
+        mle = GMM.fit_mle(x, **em)  # the same EM as the bootstrap PLE's T
         if method == "bootstrap":
             ple = GMM.fit_ple(x, m=settings["m"], n_iter=settings["n_iter"],
                               average=settings["average"], rng=rng, **em)
@@ -137,8 +137,8 @@ class _CellStore:
 
 def reproduce_gmm(out="results/gmm", *, weights=GMM_WEIGHTS, sizes=GMM_SIZES, seeds=100,
                   m=20, n_iter=12, average=6, tol=1e-8, max_iter=5000, var_floor=1e-6,
-                  methods=("bootstrap",), lam=0.1, hyper_m=1, epochs=500, lr=0.01,
-                  quick=False, n_jobs=1, seed=0, progress=None):
+                  accelerate=True, methods=("bootstrap",), lam=0.1, hyper_m=1, epochs=500,
+                  lr=0.01, quick=False, n_jobs=1, seed=0, progress=None):
     """Figure 3: KL(q_MLE || p) - KL(q_PLE || p) over weights and sample sizes.
 
     The truth ``p`` is the two-component mixture with means 0 and 2, unit
@@ -165,9 +165,10 @@ def reproduce_gmm(out="results/gmm", *, weights=GMM_WEIGHTS, sizes=GMM_SIZES, se
         Data sets per cell (the paper: 100).
     m, n_iter, average : int
         Bootstrap PLE settings (see :meth:`GMM.fit_ple`).
-    tol, max_iter, var_floor
-        EM settings, shared by the MLE and the bootstrap PLE's inner EM;
-        ``var_floor`` is also the hypernetwork's variance floor.
+    tol, max_iter, var_floor, accelerate
+        EM settings (see :meth:`GMM.fit_mle`), shared by the MLE and the
+        bootstrap PLE's inner EM; ``var_floor`` is also the hypernetwork's
+        variance floor.
     methods : sequence of {"bootstrap", "hypernetwork"}
         PLE methods to draw, each in its own files: ``gmm.*`` for the
         bootstrap, ``gmm_hypernetwork.*`` for the hypernetwork (needs torch).
@@ -220,7 +221,8 @@ def reproduce_gmm(out="results/gmm", *, weights=GMM_WEIGHTS, sizes=GMM_SIZES, se
         raise ValueError(f"`n_jobs` must be a positive integer or -1; got {n_jobs}.")
     common = {"seeds": as_int(seeds, "seeds", minimum=2),
               "tol": float(tol), "max_iter": as_int(max_iter, "max_iter", minimum=1),
-              "var_floor": float(var_floor), "seed": as_int(seed, "seed", minimum=0)}
+              "var_floor": float(var_floor), "seed": as_int(seed, "seed", minimum=0),
+              "accelerate": bool(accelerate)}
     per_method = {}
     if "bootstrap" in methods:
         settings = {**common, "m": as_int(m, "m", minimum=2),
