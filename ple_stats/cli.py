@@ -50,6 +50,9 @@ def _reproduce(args):
         common["runs"] = args.runs
     if getattr(args, "method", None) is not None and args.name != "gmm":
         raise ValueError(f"--method applies to `reproduce gmm` only, not {args.name!r}.")
+    if args.models is not None and args.name not in ("fairness", "deep-madness"):
+        raise ValueError(f"--models applies to `reproduce fairness` and `reproduce "
+                         f"deep-madness` only, not {args.name!r}.")
     if args.name == "madness":
         paths = experiments.reproduce_madness(args.out or "results/madness", m=args.m, **common)
     elif args.name == "gaussian-std":
@@ -74,6 +77,8 @@ def _reproduce(args):
             kwargs["steps"] = args.steps
         if args.m is not None:
             raise ValueError(f"--m does not apply to `reproduce {args.name}`.")
+        if args.models is not None:
+            kwargs["models"] = tuple(args.models)
         if args.name == "fairness":
             if args.generations is not None:
                 raise ValueError("--generations does not apply to `reproduce fairness`.")
@@ -129,6 +134,9 @@ def build_parser():
                      help="gmm only: the PLE method(s) of the heat map (default bootstrap; "
                           "hypernetwork needs torch); with hypernetwork alone, --m sets its m")
     rep.add_argument("--quick", action="store_true", help="a small version that runs in seconds")
+    rep.add_argument("--models", nargs="+", choices=["vae", "hyper-vae", "hyper-vae-mle"],
+                     help="fairness, deep-madness: the models (default vae hyper-vae; "
+                          "hyper-vae-mle is the Hyper-VAE with lambda = 0, the ablation)")
     rep.add_argument("--n-jobs", type=int, default=1, help="worker processes (-1: all cores)")
     rep.add_argument("--seed", type=int, default=0)
     rep.add_argument("--no-progress", action="store_true", help="hide progress bars")

@@ -173,6 +173,13 @@ def test_bad_values_give_exit_code_2_with_a_message(tmp_path, capsys):
     assert "ple-stats: error: `runs` must be at least 1" in capsys.readouterr().err
 
 
+def test_models_option_is_refused_where_it_does_not_apply(tmp_path, capsys):
+    rc = main(["reproduce", "madness", "--quick", "--models", "vae", "--out",
+               str(tmp_path / "x"), "--no-progress"])
+    assert rc == 2
+    assert "--models applies to `reproduce fairness`" in capsys.readouterr().err
+
+
 def test_unknown_experiment_is_an_argparse_error(capsys):
     with pytest.raises(SystemExit) as info:
         main(["reproduce", "figure-9"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 
 from .._simulate import _atomic_write
@@ -13,13 +14,18 @@ __all__ = ["write_csv", "write_json", "save_figure"]
 
 
 def write_csv(path, rows):
-    """Write a list of dicts (same keys) as CSV, atomically."""
+    """Write a list of dicts (same keys) as CSV, atomically.
+
+    A NaN value (a quantity that is undefined, such as the standard error of a
+    single seed) is written as an empty cell, never as the text ``nan``.
+    """
     if not rows:
         raise ValueError("no rows to write.")
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: ("" if isinstance(v, float) and math.isnan(v) else v)
+                      for k, v in row.items()} for row in rows)
     _atomic_write(os.fspath(path), buffer.getvalue().encode())
     return os.fspath(path)
 
