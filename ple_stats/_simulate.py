@@ -197,13 +197,9 @@ def simulate(dist, n, generations=100, runs=1000, *, estimator="ple", fixed=None
     generations = as_int(generations, "generations", minimum=1)
     runs = as_int(runs, "runs", minimum=1)
     chunk_size = as_int(chunk_size, "chunk_size", minimum=1)
-    n_jobs = as_int(n_jobs, "n_jobs")
-    if n_jobs == 0 or n_jobs < -1:
-        raise ValueError(f"`n_jobs` must be a positive integer or -1; got {n_jobs}.")
+    n_jobs, backend = _check_executor(n_jobs, backend)
     if mode not in _MODES:
         raise ValueError(f"`mode` must be one of {_MODES}; got {mode!r}.")
-    if backend not in _BACKENDS:
-        raise ValueError(f"`backend` must be one of {_BACKENDS}; got {backend!r}.")
     fresh_fraction = float(fresh_fraction)
     if not 0.0 <= fresh_fraction <= 1.0:
         raise ValueError(f"`fresh_fraction` must be in [0, 1]; got {fresh_fraction}.")
@@ -297,8 +293,18 @@ def _execute(spec, sizes, seeds, n_jobs, backend, store, progress):
                           progress=progress, desc="simulate")
 
 
+def _check_executor(n_jobs, backend="loky"):
+    """Validated ``(n_jobs, backend)`` of :func:`_execute_tasks`."""
+    n_jobs = as_int(n_jobs, "n_jobs")
+    if n_jobs == 0 or n_jobs < -1:
+        raise ValueError(f"`n_jobs` must be a positive integer or -1; got {n_jobs}.")
+    if backend not in _BACKENDS:
+        raise ValueError(f"`backend` must be one of {_BACKENDS}; got {backend!r}.")
+    return n_jobs, backend
+
+
 def _execute_tasks(func, tasks, *, n_jobs=1, backend="loky", store=None, progress=None,
-                   desc="simulate"):
+                   desc="simulate", unit="chunk"):
     """Run ``func(*tasks[i])`` for every task, reusing and filling a checkpoint ``store``.
 
     The generic chunk executor of the simulator, usable with any picklable
@@ -318,7 +324,7 @@ def _execute_tasks(func, tasks, *, n_jobs=1, backend="loky", store=None, progres
             results[i] = saved
         else:
             todo.append(i)
-    bar = _progress_bar(len(tasks), len(tasks) - len(todo), progress, desc=desc)
+    bar = _progress_bar(len(tasks), len(tasks) - len(todo), progress, desc=desc, unit=unit)
 
     def finish(i, result):
         results[i] = result

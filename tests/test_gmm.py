@@ -530,3 +530,27 @@ def test_reproduce_gmm_quick_cli(tmp_path):
     assert numbers(again["cells"]) == numbers(info["cells"])
     assert cli_main(["reproduce", "gmm", "--quick", "--generations", "3", "--out",
                      str(out)]) == 2
+
+
+def test_reproduce_gmm_same_numbers_on_every_executor(tmp_path):
+    # The grid runs on the simulator's executor: in-process, joblib processes and Dask give
+    # the same cells (each cell's seed depends only on (seed, w, n)).
+    from ple_stats.experiments import reproduce_gmm
+
+    distributed = pytest.importorskip("dask.distributed")
+    kw = dict(weights=(0.8,), sizes=(10, 20), seeds=4, m=4, n_iter=2, average=1, tol=1e-6,
+              progress=False)
+
+    def numbers(out, **extra):
+        paths = reproduce_gmm(str(tmp_path / out), **kw, **extra)
+        rows = json.loads(open(paths["json"]).read())["cells"]
+        return [{k: v for k, v in row.items() if k != "seconds"} for row in rows]
+
+    serial = numbers("serial")
+    assert numbers("loky", n_jobs=2) == serial
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster):
+        assert numbers("dask", backend="dask") == serial
+    with pytest.raises(ValueError, match="`backend` must be one of"):
+        reproduce_gmm(str(tmp_path / "bad"), backend="spark", **kw)

@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 from .._fairness import frechet_distance
-from .._simulate import _atomic_write, _ChunkStore, _execute_tasks
+from .._simulate import _atomic_write, _check_executor, _ChunkStore, _execute_tasks
 from .._validation import as_int
 from ._fairness import (_LABELS, _COLORS, MODELS, _cached_classifier, _classifier_from_state,
                         _digest, _features, _load_avg, _mean, _Named, _se, _setup_torch,
@@ -139,7 +139,7 @@ def reproduce_deep_madness(out="results/deep-madness", *, generations=5, seeds=3
         seeds = min(seeds, 1) if seeds == 3 else seeds
     generations = as_int(generations, "generations", minimum=1)
     seeds = as_int(seeds, "seeds", minimum=1)
-    n_jobs = as_int(n_jobs, "n_jobs")
+    n_jobs, _ = _check_executor(n_jobs)
     threads = as_int(threads, "threads", minimum=1)
     models = resolve_models(models)
     x, y, data_name = resolve_images(images, labels, "sklearn digits 8x8 (all classes)")

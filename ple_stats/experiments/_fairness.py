@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from .._fairness import fairness_ratio, frechet_distance, imbalance_ratio
-from .._simulate import _ChunkStore, _execute_tasks
+from .._simulate import _check_executor, _ChunkStore, _execute_tasks
 from .._validation import as_int
 from ._io import save_figure, write_csv, write_json
 
@@ -451,7 +451,7 @@ def reproduce_fairness(out="results/fairness", *, ratios=(2, 5, 10, 20), seeds=3
     plt = import_matplotlib()
     device = _setup_torch(device)
     seeds = as_int(seeds, "seeds", minimum=1)
-    n_jobs = as_int(n_jobs, "n_jobs")
+    n_jobs, _ = _check_executor(n_jobs)
     threads = as_int(threads, "threads", minimum=1)
     n_generated = as_int(n_generated, "n_generated", minimum=2)
     models = resolve_models(models)

@@ -12,7 +12,7 @@ import numpy as np
 
 from .._gmm import GMM
 from .._kl import kl_divergence
-from .._simulate import _atomic_write, _progress_bar
+from .._simulate import _atomic_write, _check_executor, _execute_tasks
 from .._validation import as_int
 from .._warnings import ConvergenceWarning, DegenerateDataWarning
 from ._io import save_figure, write_csv, write_json
@@ -109,10 +109,15 @@ def _summary(cell):
 
 
 class _CellStore:
-    """Finished cells on disk (one JSON each, written atomically), keyed by the settings."""
+    """Finished cells on disk (one JSON each, written atomically), keyed by the settings.
 
-    def __init__(self, path, settings):
+    ``load(i)`` and ``save(i, cell)`` address the cells by their index in
+    ``grid`` (a list of ``(w, n)``), the interface of the simulator's executor.
+    """
+
+    def __init__(self, path, settings, grid):
         self.path = os.fspath(path)
+        self.grid = list(grid)
         os.makedirs(self.path, exist_ok=True)
         key = json.dumps({k: settings[k] for k in sorted(settings)
                           if k not in ("weights", "sizes")}, sort_keys=True)
@@ -121,24 +126,25 @@ class _CellStore:
         method = settings.get("method", "bootstrap")
         self.prefix = "cell" if method == "bootstrap" else f"cell_{method}"
 
-    def _file(self, w, n):
+    def _file(self, i):
+        w, n = self.grid[i]
         return os.path.join(self.path, f"{self.prefix}_w{w:.2f}_n{n}_{self.digest}.json")
 
-    def load(self, w, n):
+    def load(self, i):
         try:
-            with open(self._file(w, n)) as fh:
+            with open(self._file(i)) as fh:
                 return json.load(fh)
         except FileNotFoundError:
             return None
 
-    def save(self, cell):
-        _atomic_write(self._file(cell["w"], cell["n"]), json.dumps(cell).encode())
+    def save(self, i, cell):
+        _atomic_write(self._file(i), json.dumps(cell).encode())
 
 
 def reproduce_gmm(out="results/gmm", *, weights=GMM_WEIGHTS, sizes=GMM_SIZES, seeds=100,
                   m=20, n_iter=12, average=6, tol=1e-8, max_iter=5000, var_floor=1e-6,
                   accelerate=True, methods=("bootstrap",), lam=0.1, hyper_m=1, epochs=500,
-                  lr=0.01, quick=False, n_jobs=1, seed=0, progress=None):
+                  lr=0.01, quick=False, n_jobs=1, backend="loky", seed=0, progress=None):
     """Figure 3: KL(q_MLE || p) - KL(q_PLE || p) over weights and sample sizes.
 
     The truth ``p`` is the two-component mixture with means 0 and 2, unit
@@ -181,6 +187,9 @@ def reproduce_gmm(out="results/gmm", *, weights=GMM_WEIGHTS, sizes=GMM_SIZES, se
         are a smoke test, not a result.
     n_jobs : int
         Worker processes over cells (joblib); -1 for all cores.
+    backend : {"loky", "dask"}
+        The simulator's executor: local joblib processes (``n_jobs``) or the
+        running ``dask.distributed`` client (see :func:`ple_stats.simulate`).
     seed : int
         Root seed; cell ``(w, n)`` uses ``SeedSequence([seed, round(1000 w), n])``,
         so a cell's numbers depend neither on the rest of the grid nor on
@@ -216,9 +225,7 @@ def reproduce_gmm(out="results/gmm", *, weights=GMM_WEIGHTS, sizes=GMM_SIZES, se
             or len(set(methods)) != len(methods):
         raise ValueError(f"`methods` must be distinct entries of {GMM_METHODS}; got "
                          f"{methods!r}.")
-    n_jobs = as_int(n_jobs, "n_jobs")
-    if n_jobs == 0 or n_jobs < -1:
-        raise ValueError(f"`n_jobs` must be a positive integer or -1; got {n_jobs}.")
+    n_jobs, backend = _check_executor(n_jobs, backend)
     common = {"seeds": as_int(seeds, "seeds", minimum=2),
               "tol": float(tol), "max_iter": as_int(max_iter, "max_iter", minimum=1),
               "var_floor": float(var_floor), "seed": as_int(seed, "seed", minimum=0),
@@ -248,48 +255,22 @@ def reproduce_gmm(out="results/gmm", *, weights=GMM_WEIGHTS, sizes=GMM_SIZES, se
         stem = "gmm" if method == "bootstrap" else f"gmm_{method}"
         suffix = "" if i == 0 else f"_{method}"
         written = _run_method(out, stem, per_method[method], weights, sizes, quick, n_jobs,
-                              progress, plt)
+                              backend, progress, plt)
         paths.update({key + suffix: value for key, value in written.items()})
     return paths
 
 
-def _run_method(out, stem, settings, weights, sizes, quick, n_jobs, progress, plt):
+def _run_method(out, stem, settings, weights, sizes, quick, n_jobs, backend, progress, plt):
     """The grid for one PLE method: cached cells, table, JSON, heat map."""
     method = settings.get("method", "bootstrap")
-    store = _CellStore(os.path.join(out, "cells"), settings)
-    grid = [(i, j, w, n) for i, w in enumerate(weights) for j, n in enumerate(sizes)]
-    cells, todo = {}, []
-    for i, j, w, n in grid:
-        saved = store.load(w, n)
-        if saved is not None:
-            cells[(w, n)] = saved
-        else:
-            todo.append((i, j, w, n))
+    grid = [(w, n) for w in weights for n in sizes]
+    store = _CellStore(os.path.join(out, "cells"), settings, grid)
     started = time.perf_counter()
-    bar = _progress_bar(len(grid), len(grid) - len(todo), progress,
-                        desc=f"gmm cells ({method})", unit="cell")
-
-    def finish(cell):
-        store.save(cell)
-        cells[(cell["w"], cell["n"])] = cell
-        if bar is not None:
-            bar.update(1)
-
-    try:
-        jobs = [(w, n, settings, [settings["seed"], int(round(1000 * w)), n])
-                for _, _, w, n in todo]
-        if n_jobs == 1 or len(jobs) <= 1:
-            for job in jobs:
-                finish(_cell(*job))
-        else:
-            from joblib import Parallel, delayed
-
-            for cell in Parallel(n_jobs=n_jobs, return_as="generator")(
-                    delayed(_cell)(*job) for job in jobs):
-                finish(cell)
-    finally:
-        if bar is not None:
-            bar.close()
+    tasks = [(w, n, settings, [settings["seed"], int(round(1000 * w)), n]) for w, n in grid]
+    done = _execute_tasks(_cell, tasks, n_jobs=n_jobs, backend=backend, store=store,
+                          progress=progress, desc=f"gmm cells ({method})", unit="cell")
+    cells = {(cell["w"], cell["n"]): cell for cell in done}
+    grid = [(i, j, w, n) for i, w in enumerate(weights) for j, n in enumerate(sizes)]
     rows = [_summary(cells[(w, n)]) for _, _, w, n in grid]
     paths = {"csv": write_csv(os.path.join(out, f"{stem}.csv"), rows)}
     paths["figure"] = _plot(plt, rows, weights, sizes, settings, out, stem)
