@@ -129,7 +129,8 @@ class Distribution:
 
         Returns
         -------
-        ndarray of shape (*sample_shape, *batch_shape, n)
+        ndarray
+            Shape ``(*sample_shape, *batch_shape, n)``.
         """
         n = as_int(n, "n", minimum=1)
         sample_shape = _as_shape(sample_shape, "sample_shape")

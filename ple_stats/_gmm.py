@@ -47,6 +47,14 @@ class GMM:
 
     Support: the real line.
 
+    The last axis of every parameter is the *component axis*; the leading
+    axes, broadcast together, are the batch shape. Unlike the families built
+    on :class:`Distribution` (one scalar per parameter and batch member), a
+    mixture carries a vector per parameter, so ``GMM`` is a class of its own
+    with the same public interface (``params``, ``batch_shape``, ``sample``,
+    ``logpdf``, ``cdf``, ``nll``, ``mean``, ``var``, ``fit_mle``,
+    ``fit_ple``).
+
     Parameters
     ----------
     weights : array_like of shape (..., K)
@@ -56,14 +64,6 @@ class GMM:
         Component means, finite.
     sigmas : array_like of shape (..., K)
         Component standard deviations, positive.
-
-    The last axis of every parameter is the *component axis*; the leading
-    axes, broadcast together, are the batch shape. Unlike the families built
-    on :class:`Distribution` (one scalar per parameter and batch member), a
-    mixture carries a vector per parameter, so ``GMM`` is a class of its own
-    with the same public interface (``params``, ``batch_shape``, ``sample``,
-    ``logpdf``, ``cdf``, ``nll``, ``mean``, ``var``, ``fit_mle``,
-    ``fit_ple``).
 
     Notes
     -----
@@ -185,7 +185,8 @@ class GMM:
 
         Returns
         -------
-        ndarray of shape (*sample_shape, *batch_shape, n)
+        ndarray
+            Shape ``(*sample_shape, *batch_shape, n)``.
         """
         n = as_int(n, "n", minimum=1)
         sample_shape = _as_shape(sample_shape, "sample_shape")

@@ -33,7 +33,9 @@ class GaussianModel(nn.Module):
     .. math::
 
         p(x) = \frac{1}{\sigma\sqrt{2\pi}} e^{-(x-\mu)^2 / (2\sigma^2)},
-        \qquad x \in \mathbb{R},\ \sigma = e^{\text{log\_sigma}}.
+        \qquad x \in \mathbb{R},\ \sigma = e^{s},
+
+    where ``s`` is the parameter ``log_sigma``.
 
     Parameters
     ----------
