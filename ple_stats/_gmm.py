@@ -917,7 +917,10 @@ def _squarem_point(p0, p1, p2, alpha, var_floor):
     """The extrapolated point ``p0 - 2 a r + a^2 v`` mapped back to valid parameters."""
     q0, q1, q2 = (_squarem_coords(p) for p in (p0, p1, p2))
     a = alpha[:, None]
-    q = q0 - 2.0 * a * (q1 - q0) + a * a * (q2 - 2.0 * q1 + q0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        q = q0 - 2.0 * a * (q1 - q0) + a * a * (q2 - 2.0 * q1 + q0)
+    # a step that overflowed is replaced by p2 itself (its EM step is then a plain one)
+    q = np.where(np.all(np.isfinite(q), axis=-1, keepdims=True), q, q2)
     K = p0[0].shape[-1]
     logw = q[:, :K]
     w = np.exp(logw - logw.max(axis=-1, keepdims=True))

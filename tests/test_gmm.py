@@ -554,3 +554,20 @@ def test_reproduce_gmm_same_numbers_on_every_executor(tmp_path):
         assert numbers("dask", backend="dask") == serial
     with pytest.raises(ValueError, match="`backend` must be one of"):
         reproduce_gmm(str(tmp_path / "bad"), backend="spark", **kw)
+
+
+def test_squarem_extrapolation_stays_valid():
+    # An extrapolation that overflows falls back to the last EM point; a large finite one is
+    # mapped back to valid parameters (weights on the simplex, variances on or above the floor).
+    from ple_stats._gmm import _squarem_point
+
+    p0 = (np.array([[0.5, 0.5]]), np.array([[-1.0, 1.0]]), np.array([[1.0, 1.0]]))
+    p1 = (np.array([[0.6, 0.4]]), np.array([[-1.1, 1.2]]), np.array([[0.9, 1.1]]))
+    p2 = (np.array([[0.65, 0.35]]), np.array([[-1.15, 1.3]]), np.array([[0.85, 1.15]]))
+    w, mu, var = _squarem_point(p0, p1, p2, np.array([-1e200]), 1e-6)
+    for got, want in zip((w, mu, var), p2):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    w, mu, var = _squarem_point(p0, p1, p2, np.array([-1e3]), 1e-6)
+    assert np.all(np.isfinite(mu))
+    np.testing.assert_allclose(w.sum(axis=-1), 1.0)
+    assert np.all(w > 0) and np.all(var >= 1e-6)
