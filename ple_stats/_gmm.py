@@ -28,6 +28,10 @@ _BOOTSTRAP_ONLY = {"n_iter": 20, "average": 10, "step": 1.0, "weight_floor": 1e-
                    "max_iter": 1000, "init": "quantile", "accelerate": True}
 #: EM works on chunks of data sets of at most this many (data set, component, point) cells.
 _EM_CHUNK_CELLS = 2**16
+#: SQUAREM: the largest step length, and the largest |mean| of standardised data an
+#: extrapolated point may have (beyond it the cycle takes a plain EM step).
+_SQUAREM_MAX_STEP = 2.0**20
+_SQUAREM_MEAN_BOUND = 1e6
 #: The bootstrap PLE handles data sets in chunks of at most this many synthetic points.
 _PLE_CHUNK_DRAWS = 2**22
 
@@ -290,10 +294,12 @@ class GMM:
             ``GMM`` (batch shape broadcasting to the data's) starts from its
             parameters.
         accelerate : bool
-            ``True`` (default): SQUAREM-accelerated EM (see Notes), which
-            reaches the same maximum in about 3 to 6 times fewer EM
-            iterations on overlapping mixtures. ``False``: plain EM, whose iterates are
-            those of scikit-learn's ``GaussianMixture`` from the same start.
+            ``True`` (default): SQUAREM-accelerated EM (see Notes); on
+            slowly converging (overlapping) mixtures at ``tol <= 1e-8`` it
+            typically needs 3 to 6 times fewer EM steps; at a loose ``tol`` it
+            can need a few more, since the stopping rule is tested on every
+            third step. ``False``: plain EM, whose iterates are those of
+            scikit-learn's ``GaussianMixture`` from the same start.
         rng : None, int or numpy.random.Generator
             Used by ``init="kmeans++"`` only.
 
@@ -332,20 +338,30 @@ class GMM:
         (SQUAREM, scheme S3 of Varadhan and Roland, *Scand. J. Statist.* 35,
         2008, in the coordinates :math:`(\log w, \mu, \log\sigma^2)`): two
         plain EM steps :math:`p_1 = M(p_0)`, :math:`p_2 = M(p_1)`, the
-        stopping rule tested on the first of them, then one EM step from the
-        extrapolated point :math:`p_0 - 2a r + a^2 v` (:math:`r = p_1 - p_0`,
+        stopping rule tested on the first of them (so it is tested on every
+        third EM step), then one EM step from the extrapolated point
+        :math:`p_0 - 2a r + a^2 v` (:math:`r = p_1 - p_0`,
         :math:`v = p_2 - 2p_1 + p_0`, :math:`a = -\max(1, \min(|r|/|v|,
-        a_{\max}))`), kept only when the log-likelihood at the extrapolated
-        point is at least that at :math:`p_1`; otherwise the cycle ends at
-        :math:`p_2`. The log-likelihood never decreases from cycle to cycle
-        and the returned parameters are always the output of an EM step;
-        ``info["n_iter"]`` counts EM steps in both modes. With the same
-        ``tol`` it stops closer to the maximum than plain EM (which, on
-        overlapping mixtures, stops up to ~1e-4 away at ``tol=1e-10``). Like
-        any EM variant it may reach a different local maximum from the same
-        start: on 400 data sets per setting of Figure 3's mixture (n = 10 to
-        1000, tol = 1e-8) the accelerated fit had the higher log-likelihood
-        for 0.3-5.8 % of data sets and the lower for 0-0.7 %.
+        a_{\max}))`, :math:`a = -1` when :math:`|v| = 0`), kept when the
+        log-likelihood at the extrapolated point is at least that at
+        :math:`p_1`; otherwise the cycle ends at :math:`p_2`. The bound
+        :math:`a_{\max}` starts at 1 (the first cycle is plain EM), is
+        multiplied by 4 after each kept step that reached it (up to
+        :math:`2^{20}`) and returns to 1 after a rejected one. An
+        extrapolated point is mapped back to valid parameters (weights
+        renormalised and kept above :math:`10\epsilon`, variances on or above
+        the floor); one that overflows or moves a mean more than :math:`10^6`
+        standard deviations of the data is replaced by :math:`p_2`. The
+        log-likelihood never decreases from cycle to cycle and the returned
+        parameters are always the output of an EM step; ``info["n_iter"]``
+        counts EM steps in both modes. With the same ``tol`` it typically
+        stops closer to the maximum than plain EM (which, on overlapping
+        mixtures, stops up to ~1e-4 away at ``tol=1e-10``). Like any EM
+        variant it may reach a different local maximum from the same start:
+        on 400 data sets per setting of Figure 3's mixtures (weights 0.5, 0.8
+        and 0.9; n = 10, 30, 100 and 1000; ``tol=1e-8``) the accelerated fit
+        had the higher log-likelihood for 0.3-5.8 % of the data sets and the
+        lower for 0-0.7 % (``python -m benchmarks bench_gmm``).
 
         Examples
         --------
@@ -370,14 +386,14 @@ class GMM:
         _warn_em(fit, batch, settings["max_iter"], stacklevel=2)
         params = _ordered(fit.weights, fit.means, np.sqrt(fit.variances))
         info = {
-            "estimator": f"EM ({_describe_init(settings['init'])} start)",
+            "estimator": _describe_em(settings),
             "n_components": K,
             "converged": _unbox(fit.converged.reshape(batch)),
             "n_iter": _unbox(fit.n_iter.reshape(batch)),
             "loglik": _unbox(fit.loglik.reshape(batch)),
             "floor_hit": _unbox(fit.floor_hit.reshape(batch)),
             "tol": settings["tol"], "max_iter": settings["max_iter"],
-            "var_floor": settings["var_floor"],
+            "var_floor": settings["var_floor"], "accelerate": settings["accelerate"],
             "fixed": (),
         }
         refit = functools.partial(cls.fit_mle, n_components=K, **_em_kwargs(settings),
@@ -589,9 +605,7 @@ class GMM:
         if method == "hypernetwork":
             given = dict(n_iter=n_iter, average=average, step=step, weight_floor=weight_floor,
                          tol=tol, max_iter=max_iter, init=init, accelerate=accelerate)
-            wrong = [k for k, v in given.items()
-                     if not (isinstance(v, str) == isinstance(_BOOTSTRAP_ONLY[k], str)
-                             and v == _BOOTSTRAP_ONLY[k])]
+            wrong = [k for k, v in given.items() if not _is_default(v, _BOOTSTRAP_ONLY[k])]
             if wrong:
                 raise ValueError(f"{', '.join(f'`{k}`' for k in wrong)} appl"
                                  f"{'ies' if len(wrong) == 1 else 'y'} to "
@@ -650,7 +664,8 @@ class GMM:
                 ConvergenceWarning, stacklevel=2)
         shape = batch + (K,)
         info = {
-            "estimator": "iterated bootstrap PLE with common random numbers (EM as T)",
+            "estimator": ("iterated bootstrap PLE with common random numbers (T: "
+                          f"{_describe_em(settings)})"),
             "n_components": K,
             "m": m,
             "n_iter": n_iter,
@@ -664,6 +679,7 @@ class GMM:
             "synthetic_not_converged": not_conv / (size * m * (n_iter + 1)),
             "tol": settings["tol"], "max_iter": settings["max_iter"],
             "var_floor": settings["var_floor"], "weight_floor": weight_floor,
+            "accelerate": settings["accelerate"],
             "fixed": (),
         }
         refit = functools.partial(cls.fit_ple, n_components=K, m=m, n_iter=n_iter,
@@ -848,7 +864,7 @@ def _em(x, start, *, tol, max_iter, var_floor, accelerate=False):
             accept = np.isfinite(mean_ll) & (mean_ll >= saved["ll1"])
             new = tuple(np.where(accept[:, None], a, b) for a, b in zip(new, saved["p2"]))
             grow = accept & saved["at_max"]
-            step_max[idx] = np.where(grow, 4.0 * step_max[idx],
+            step_max[idx] = np.where(grow, np.minimum(4.0 * step_max[idx], _SQUAREM_MAX_STEP),
                                      np.where(accept, step_max[idx], 1.0))
             done = np.zeros(idx.size, dtype=bool)
         w[idx], mu[idx], var[idx] = new
@@ -897,7 +913,8 @@ def _em_map(mom, w, mu, var, rows, var_floor):
 
 def _squarem_coords(p):
     w, mu, var = p
-    return np.concatenate([np.log(w), mu, np.log(var)], axis=-1)
+    tiny = np.finfo(np.float64).tiny  # a start may have a zero weight
+    return np.concatenate([np.log(np.maximum(w, tiny)), mu, np.log(var)], axis=-1)
 
 
 def _squarem_alpha(p0, p1, p2, step_max):
@@ -919,9 +936,12 @@ def _squarem_point(p0, p1, p2, alpha, var_floor):
     a = alpha[:, None]
     with np.errstate(over="ignore", invalid="ignore"):
         q = q0 - 2.0 * a * (q1 - q0) + a * a * (q2 - 2.0 * q1 + q0)
-    # a step that overflowed is replaced by p2 itself (its EM step is then a plain one)
-    q = np.where(np.all(np.isfinite(q), axis=-1, keepdims=True), q, q2)
     K = p0[0].shape[-1]
+    # a step that overflowed, or sent a mean of the standardised data beyond
+    # _SQUAREM_MEAN_BOUND, is replaced by p2 itself (its EM step is then a plain one)
+    ok = np.all(np.isfinite(q), axis=-1) & np.all(np.abs(q[:, K:2 * K]) <= _SQUAREM_MEAN_BOUND,
+                                                   axis=-1)
+    q = np.where(ok[:, None], q, q2)
     logw = q[:, :K]
     w = np.exp(logw - logw.max(axis=-1, keepdims=True))
     w /= w.sum(axis=-1, keepdims=True)
@@ -1094,12 +1114,21 @@ def _em_settings(tol, max_iter, var_floor, init, accelerate):
             "accelerate": bool(accelerate)}
 
 
+def _is_default(value, default):
+    """Whether an argument equals its default, a string or bool only by the same type."""
+    if isinstance(default, (str, bool)):
+        return type(value) is type(default) and value == default
+    return not isinstance(value, (str, bool)) and value == default
+
+
 def _em_kwargs(settings):
     return {k: settings[k] for k in ("tol", "max_iter", "var_floor", "accelerate")}
 
 
-def _describe_init(init):
-    return "given" if isinstance(init, GMM) else init
+def _describe_em(settings):
+    init = settings["init"]
+    kind = "SQUAREM-accelerated EM" if settings["accelerate"] else "EM"
+    return f"{kind} ({'given' if isinstance(init, GMM) else init} start)"
 
 
 def _check_fit_data(x, K):

@@ -141,6 +141,8 @@ def test_bad_input():
         GMM.fit_ple(x, method="hypernetwork", detach="yes")
     with pytest.raises(ValueError, match="`n_iter`.*method='bootstrap' only"):
         GMM.fit_ple(x, method="hypernetwork", n_iter=5)
+    with pytest.raises(ValueError, match="`accelerate`.*method='bootstrap' only"):
+        GMM.fit_ple(x, method="hypernetwork", accelerate=1)  # not the default True
     with pytest.raises(ValueError, match="`lam`.*method='hypernetwork' only"):
         GMM.fit_ple(x, lam=0.1)
     with pytest.raises(ValueError, match="`seeds` must have the data's batch shape"):

@@ -65,6 +65,8 @@ def resolve_models(models):
     for model in models:
         if model not in MODELS:
             raise ValueError(f"`models` entries must be among {sorted(MODELS)}; got {model!r}.")
+    if not models or len(set(models)) != len(models):
+        raise ValueError(f"`models` must be distinct and not empty; got {models!r}.")
     return models
 
 

@@ -128,7 +128,7 @@ class _CellStore:
 
     def _file(self, i):
         w, n = self.grid[i]
-        return os.path.join(self.path, f"{self.prefix}_w{w:.2f}_n{n}_{self.digest}.json")
+        return os.path.join(self.path, f"{self.prefix}_w{w:.3f}_n{n}_{self.digest}.json")
 
     def load(self, i):
         try:
@@ -218,6 +218,11 @@ def reproduce_gmm(out="results/gmm", *, weights=GMM_WEIGHTS, sizes=GMM_SIZES, se
     for w in weights:
         if not 0.0 < w < 1.0:
             raise ValueError(f"`weights` must lie in (0, 1); got {w!r}.")
+    # a cell is named (and seeded) by round(1000 w) and n: they must identify it
+    if len({round(1000 * w) for w in weights}) != len(weights):
+        raise ValueError(f"`weights` must differ by at least 0.001; got {weights!r}.")
+    if len(set(sizes)) != len(sizes):
+        raise ValueError(f"`sizes` must be distinct; got {sizes!r}.")
     if isinstance(methods, str):
         methods = (methods,)
     methods = tuple(methods)
@@ -269,9 +274,7 @@ def _run_method(out, stem, settings, weights, sizes, quick, n_jobs, backend, pro
     tasks = [(w, n, settings, [settings["seed"], int(round(1000 * w)), n]) for w, n in grid]
     done = _execute_tasks(_cell, tasks, n_jobs=n_jobs, backend=backend, store=store,
                           progress=progress, desc=f"gmm cells ({method})", unit="cell")
-    cells = {(cell["w"], cell["n"]): cell for cell in done}
-    grid = [(i, j, w, n) for i, w in enumerate(weights) for j, n in enumerate(sizes)]
-    rows = [_summary(cells[(w, n)]) for _, _, w, n in grid]
+    rows = [_summary(cell) for cell in done]  # in the order of the grid
     paths = {"csv": write_csv(os.path.join(out, f"{stem}.csv"), rows)}
     paths["figure"] = _plot(plt, rows, weights, sizes, settings, out, stem)
     diffs = np.array([r["kl_diff_mean"] for r in rows])
@@ -285,7 +288,7 @@ def _run_method(out, stem, settings, weights, sizes, quick, n_jobs, backend, pro
         "cells_positive_2se": int(np.sum(diffs > 2 * ses)),
         "cells_negative_2se": int(np.sum(diffs < -2 * ses)),
         "cells": rows,
-        "compute_seconds": round(sum(c["seconds"] for c in cells.values()), 3),
+        "compute_seconds": round(sum(c["seconds"] for c in done), 3),
         "wall_seconds_this_run": round(time.perf_counter() - started, 3),
     })
     return paths

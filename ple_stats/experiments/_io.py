@@ -8,6 +8,8 @@ import json
 import math
 import os
 
+import numpy as np
+
 from .._simulate import _atomic_write
 
 __all__ = ["write_csv", "write_json", "save_figure"]
@@ -24,7 +26,7 @@ def write_csv(path, rows):
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
     writer.writeheader()
-    writer.writerows({k: ("" if isinstance(v, float) and math.isnan(v) else v)
+    writer.writerows({k: ("" if isinstance(v, (float, np.floating)) and math.isnan(v) else v)
                       for k, v in row.items()} for row in rows)
     _atomic_write(os.fspath(path), buffer.getvalue().encode())
     return os.fspath(path)

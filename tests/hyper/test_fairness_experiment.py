@@ -44,6 +44,7 @@ def test_fairness_end_to_end_and_cache(tmp_path):
     # the imbalance actually built: 40 majority images, round(40 / R) minority ones
     assert {(u["ratio"], u["n_train"], float(u["imbalance"])) for u in units} == {
         ("2", "60", 2.0), ("4", "50", 4.0)}
+    assert any(u["r_fair"] for u in units)
     for u in units:
         if u["r_fair"]:  # empty when undefined (a model that generated no minority image)
             assert float(u["r_fair"]) == pytest.approx(
@@ -114,6 +115,7 @@ def test_deep_madness_end_to_end(tmp_path):
     ({"minority": "six"}, ValueError, "minority.*does not occur"),
     ({"majority": 3, "minority": 3}, ValueError, "must differ"),
     ({"models": ("vae", "gan")}, ValueError, "models"),
+    ({"models": ("vae", "vae")}, ValueError, "`models` must be distinct"),
 ])
 def test_fairness_bad_input(tmp_path, kwargs, exc, match):
     x, y = _digits_subset()
