@@ -296,7 +296,7 @@ class GMM:
         accelerate : bool
             ``True`` (default): SQUAREM-accelerated EM (see Notes); on
             slowly converging (overlapping) mixtures at ``tol <= 1e-8`` it
-            typically needs 3 to 6 times fewer EM steps; at a loose ``tol`` it
+            typically needs about 3 to 6 times fewer EM steps; at a loose ``tol`` it
             can need a few more, since the stopping rule is tested on every
             third step. ``False``: plain EM, whose iterates are those of
             scikit-learn's ``GaussianMixture`` from the same start.
