@@ -1142,6 +1142,16 @@ def _check_fit_data(x, K):
         idx = np.unravel_index(int(np.argmax(same)), x.shape[:-1]) if x.ndim > 1 else ()
         raise ValueError(f"`x` has all observations equal in the data set at index {idx}: "
                          "a Gaussian mixture cannot be fitted to it (zero variance).")
+    # EM works with variances: they must be normal floating-point numbers
+    with np.errstate(all="ignore"):
+        var = flat.var(axis=-1)
+    bad = ~np.isfinite(var) | (var < np.finfo(np.float64).tiny)
+    if bad.any():
+        i = int(np.argmax(bad))
+        idx = np.unravel_index(i, x.shape[:-1]) if x.ndim > 1 else ()
+        raise ValueError(f"`x` has a variance of {var[i]:.3g} in the data set at index {idx}, "
+                         "outside the floating-point range of a mixture fit; rescale the data "
+                         "(e.g. divide it by its standard deviation) and scale the fit back.")
 
 
 def _warn_em(fit, batch, max_iter, stacklevel):

@@ -328,6 +328,8 @@ def test_em_kmeanspp_start():
     ([1.0, np.inf, 3.0], {}, "non-finite"),
     ([], {}, "empty"),
     ([2.0, 2.0, 2.0], {}, "all observations equal"),
+    ([-1e300, 0.0, 1e300], {}, "variance of inf .* outside the floating-point range"),
+    ([1e-200, 2e-200, 4e-200], {}, "variance of 0 .* outside the floating-point range"),
     ([1.0, 2.0, 3.0], dict(tol=0.0), "`tol` must be positive"),
     ([1.0, 2.0, 3.0], dict(var_floor=0.0), "`var_floor` must be positive"),
     ([1.0, 2.0, 3.0], dict(max_iter=0), "`max_iter` must be at least 1"),
@@ -336,6 +338,17 @@ def test_em_kmeanspp_start():
 def test_fit_mle_bad_input(x, kwargs, match):
     with pytest.raises(ValueError, match=match):
         GMM.fit_mle(x, **kwargs)
+
+
+def test_fit_is_scale_equivariant_far_from_unit_scale():
+    # Variances of 1e+-300 are still normal floating-point numbers: the fits just scale.
+    x = GMM(weights=[0.5, 0.5], means=[0.0, 3.0], sigmas=[1.0, 1.0]).sample(50, rng=0)
+    ref = GMM.fit_mle(x)
+    for scale in (1e150, 1e-150):
+        res = GMM.fit_mle(x * scale)
+        np.testing.assert_allclose(res.params.means / scale, ref.params.means, rtol=1e-9)
+        np.testing.assert_allclose(res.params.sigmas / scale, ref.params.sigmas, rtol=1e-9)
+        np.testing.assert_allclose(res.params.weights, ref.params.weights, rtol=1e-9)
 
 
 def test_fit_bad_types():
