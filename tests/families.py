@@ -27,6 +27,23 @@ from ple_stats import Exponential, Gaussian, Geometric, Laplace, Pareto, Uniform
 
 BATCH_SHAPES = [(), (3,), (2, 3)]
 
+#: Settings of the data-driven PLE tests (bootstrap, penalised):
+#: id -> (truth, fixed parameters, fit_ple options).
+PLE_CONFIGS = {
+    "Uniform-free": (Uniform(low=-1.0, high=2.0), {}, {}),
+    "Uniform-low-fixed": (Uniform(low=0.0, high=1.0), {"low": 0.0}, {}),
+    "Gaussian-sigma": (Gaussian(mu=1.0, sigma=2.0), {}, {"parametrization": "sigma"}),
+    "Gaussian-variance": (Gaussian(mu=1.0, sigma=2.0), {}, {"parametrization": "variance"}),
+    "Gaussian-mu-fixed": (Gaussian(mu=1.0, sigma=2.0), {"mu": 1.0}, {}),
+    "Gaussian-mu-fixed-variance": (Gaussian(mu=1.0, sigma=2.0), {"mu": 1.0},
+                                   {"parametrization": "variance"}),
+    "Laplace": (Laplace(mu=0.5, b=1.5), {}, {}),
+    "Exponential": (Exponential(rate=0.5), {}, {}),
+    "Pareto-xm-fixed": (Pareto(b=2.0, xm=1.0), {"xm": 1.0}, {}),
+    "Pareto-free": (Pareto(b=2.0, xm=1.0), {}, {}),
+    "Geometric": (Geometric(p=0.3), {}, {}),
+}
+
 
 def spread(lo, hi, shape):
     """Values from ``lo`` to ``hi`` laid out in ``shape`` (a float for ``shape == ()``)."""
