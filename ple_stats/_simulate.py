@@ -10,23 +10,22 @@ so the result does not depend on ``n_jobs``, the backend or interruptions.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import sys
-import tempfile
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from ._distribution import Distribution
+from ._estimator_identity import callable_identity
+from ._lib.executor import check_executor, execute
+from ._lib.store import CheckpointStore
 from ._simulation_result import SimulationResult
 from ._validation import as_int
+from ._warnings import PLEWarning
 
 __all__ = ["simulate"]
 
 _MODES = ("replace", "accumulate", "fresh")
-_BACKENDS = ("loky", "dask")
 
 
 @dataclass(frozen=True)
@@ -49,9 +48,46 @@ class _Estimator:
                 kwargs["rng"] = rng
             res = self.family.fit_ple(x, **kwargs, **self.fixed)
         else:
-            res = self.func(x)
+            return self._check_output(self.func(x), x.shape[:-1])
         return np.stack([np.broadcast_to(np.asarray(v, dtype=float), x.shape[:-1])
                          for v in res.params], axis=-1)
+
+    def _check_output(self, res, batch):
+        """The parameters of a user estimator's result, checked: family, count, shape, domain."""
+        family, names = self.family, self.family._param_names
+        label = f"the estimator {self.label!r}"
+        dist = getattr(res, "dist", None)
+        if dist is not None and not isinstance(dist, family):
+            raise TypeError(f"{label} returned a fit of {type(dist).__name__}; the simulated "
+                            f"family is {family.__name__}.")
+        params = getattr(res, "params", None)
+        if params is None:
+            raise TypeError(f"{label} must return a FitResult of {family.__name__} (with "
+                            f"`params`); got {type(res).__name__}.")
+        fields = getattr(params, "_fields", None)
+        if fields is not None and tuple(fields) != names:
+            raise TypeError(f"{label} returned parameters {tuple(fields)}; "
+                            f"{family.__name__} has {names}.")
+        if len(params) != len(names):
+            raise ValueError(f"{label} returned {len(params)} parameter(s); "
+                             f"{family.__name__} has {len(names)}: {names}.")
+        columns = []
+        for name, value in zip(names, params):
+            value = np.asarray(value, dtype=float)
+            try:
+                value = np.broadcast_to(value, batch)
+            except ValueError:
+                raise ValueError(f"{label} returned `{name}` of shape {value.shape} for "
+                                 f"data of batch shape {batch}.") from None
+            constraint = family._constraints[name]
+            bad = ~(np.isfinite(value) & constraint.contains(value))
+            if bad.any():
+                raise ValueError(
+                    f"{label} returned `{name}` = {value[bad].flat[0]!r} "
+                    f"({constraint.description}) for {int(np.count_nonzero(bad))} of "
+                    f"{value.size} data set(s).")
+            columns.append(value)
+        return np.stack(columns, axis=-1)
 
     @property
     def label(self):
@@ -73,23 +109,63 @@ class _Spec:
     estimator: _Estimator
 
 
+def fit_runs(fit, x, rng):
+    """Fit every run's data, telling collapsed runs apart instead of failing the batch.
+
+    ``fit(x, rng) -> (runs, k)`` is called once on the whole batch. When it
+    refuses the data with a ``ValueError`` (some run's data are degenerate:
+    all points equal, a zero range, ...), each run is fitted alone and those
+    that are refused are reported as collapsed.
+
+    Returns
+    -------
+    theta : ndarray of shape (runs, k)
+        NaN in the rows of collapsed runs.
+    collapsed : ndarray of bool, shape (runs,)
+    reason : str or None
+        The error of the first collapsed run.
+    """
+    runs = x.shape[0]
+    try:
+        return fit(x, rng), np.zeros(runs, dtype=bool), None
+    except ValueError as exc:
+        first = exc
+    rows, collapsed, reason = [], np.zeros(runs, dtype=bool), None
+    for r in range(runs):
+        try:
+            rows.append(fit(x[r:r + 1], rng)[0])
+        except ValueError as exc:
+            collapsed[r] = True
+            reason = reason or str(exc)
+            rows.append(None)
+    if collapsed.all() and runs > 1:
+        raise first  # not a degenerate run: every run is refused
+    k = next((len(row) for row in rows if row is not None), 0)
+    theta = np.array([np.full(k, np.nan) if row is None else row for row in rows]) \
+        if k else np.full((runs, 0), np.nan)
+    return theta, collapsed, reason
+
+
 def _run_chunk(spec: _Spec, runs: int, seed) -> np.ndarray:
     """Simulate ``runs`` independent runs.
 
-    Returns ``(runs, generations + 1, k + 1)``: the trajectories, and in the
-    last column the generation at which a run overflowed (else -1).
+    Returns ``(runs, generations + 1, k + 2)``: the trajectories; in column
+    ``k`` the generation at which a run overflowed (else -1) and in column
+    ``k + 1`` the generation at which it collapsed (else -1).
 
     A run whose model has drifted so far that its samples overflow the
-    floating-point range (e.g. a Pareto shape near 0 draws ``inf``) cannot be
-    refitted: it is frozen at its last fitted value from then on and its
-    overflow generation recorded (``SimulationResult.diverged``).
+    floating-point range (e.g. a Pareto shape near 0 draws ``inf``), or
+    whose data have become degenerate so that the estimator refuses them
+    (e.g. all points equal: a Gaussian sigma of 0), cannot be refitted: it is
+    frozen at its last fitted value from then on (an absorbing state) and the
+    generation recorded (``SimulationResult.diverged``, ``.collapsed``).
     """
     rng = np.random.default_rng(seed)
     family = spec.family
     k = len(spec.theta0)
-    traj = np.empty((runs, spec.generations + 1, k + 1))
+    traj = np.empty((runs, spec.generations + 1, k + 2))
     traj[:, 0, :k] = spec.theta0
-    traj[:, :, k] = -1.0
+    traj[:, :, k:] = -1.0
     alive = np.ones(runs, dtype=bool)
     truth = family._from_trusted([np.full(runs, v) for v in spec.theta0])
     n_real = int(round(spec.fresh_fraction * spec.n)) if spec.mode == "fresh" else 0
@@ -116,7 +192,12 @@ def _run_chunk(spec: _Spec, runs: int, seed) -> np.ndarray:
             if pool is not None:
                 pool = np.where(finite[:, None], pool, 1.0)
         if alive.any():
-            theta[alive] = spec.estimator(x[alive], rng)
+            index = np.flatnonzero(alive)
+            fitted, collapsed, _ = fit_runs(spec.estimator, x[alive], rng)
+            if collapsed.any():
+                traj[index[collapsed], :, k + 1] = t
+                alive[index[collapsed]] = False
+            theta[index[~collapsed]] = fitted[~collapsed]
         traj[:, t, :k] = theta
     return traj
 
@@ -197,19 +278,12 @@ def simulate(dist, n, generations=100, runs=1000, *, estimator="ple", fixed=None
     generations = as_int(generations, "generations", minimum=1)
     runs = as_int(runs, "runs", minimum=1)
     chunk_size = as_int(chunk_size, "chunk_size", minimum=1)
-    n_jobs, backend = _check_executor(n_jobs, backend)
+    n_jobs, backend = check_executor(n_jobs, backend)
     if mode not in _MODES:
         raise ValueError(f"`mode` must be one of {_MODES}; got {mode!r}.")
-    fresh_fraction = float(fresh_fraction)
-    if not 0.0 <= fresh_fraction <= 1.0:
-        raise ValueError(f"`fresh_fraction` must be in [0, 1]; got {fresh_fraction}.")
+    fresh_fraction = _as_fraction(fresh_fraction)
     family = type(dist)
-    fixed = dict(fixed or {})
-    for name in fixed:
-        if name not in family._param_names:
-            raise TypeError(f"`fixed` names an unknown parameter {name!r} of {family.__name__}; "
-                            f"parameters are {family._param_names}.")
-    fixed = {name: float(value) for name, value in fixed.items()}
+    fixed = _as_fixed(fixed, family)
     fit_kwargs = dict(fit_kwargs or {})
     est = _make_estimator(family, estimator, fixed, fit_kwargs)
     # Check the whole configuration once on real data before any long work.
@@ -220,22 +294,25 @@ def simulate(dist, n, generations=100, runs=1000, *, estimator="ple", fixed=None
                  fresh_fraction, est)
     seeds = _child_seeds(rng, -(-runs // chunk_size), checkpoint is not None)
     sizes = [min(chunk_size, runs - start) for start in range(0, runs, chunk_size)]
-    store = _Checkpoint(checkpoint, spec, runs, chunk_size, seeds) if checkpoint else None
-    results = _execute(spec, sizes, seeds, n_jobs, backend, store, progress)
+    store = None
+    if checkpoint is not None:
+        expected = [(size, generations + 1, len(spec.theta0) + 2) for size in sizes]
+        store = CheckpointStore(
+            checkpoint, _checkpoint_key(spec, runs, chunk_size, seeds),
+            check=lambda i, chunk: None if chunk.shape == expected[i] else
+            f"shape {chunk.shape}, expected {expected[i]}")
+    tasks = [(spec, sizes[i], seeds[i]) for i in range(len(sizes))]
+    results = execute(_run_chunk, tasks, n_jobs=n_jobs, backend=backend, store=store,
+                      progress=progress, desc="simulate", unit="chunk")
     combined = np.concatenate(results, axis=0)
-    trajectories, diverged = combined[..., :-1], combined[:, 0, -1].astype(int)
-    if (diverged >= 0).any():
-        import warnings
-
-        from ._warnings import PLEWarning
-
-        warnings.warn(
-            f"{int(np.count_nonzero(diverged >= 0))} of {runs} runs drifted so far that their "
-            "samples overflowed the floating-point range; each is frozen at its last fitted "
-            "value from then on (see SimulationResult.diverged).", PLEWarning, stacklevel=2)
+    k = len(spec.theta0)
+    trajectories = combined[..., :k]
+    diverged, collapsed = (combined[:, 0, j].astype(int) for j in (k, k + 1))
+    _warn_absorbed(diverged, collapsed, runs)
     return SimulationResult(
         trajectories=trajectories,
         diverged=diverged,
+        collapsed=collapsed,
         param_names=family._param_names,
         family=family.__name__,
         truth=dict(zip(family._param_names, spec.theta0)),
@@ -246,6 +323,50 @@ def simulate(dist, n, generations=100, runs=1000, *, estimator="ple", fixed=None
         mode=mode,
         fresh_fraction=fresh_fraction,
     )
+
+
+def _warn_absorbed(diverged, collapsed, runs):
+    """One PLEWarning for the runs frozen by an overflow or a collapse."""
+    parts = []
+    if (diverged >= 0).any():
+        parts.append(f"{int(np.count_nonzero(diverged >= 0))} of {runs} runs drifted so far "
+                     "that their samples overflowed the floating-point range "
+                     "(SimulationResult.diverged)")
+    if (collapsed >= 0).any():
+        parts.append(f"{int(np.count_nonzero(collapsed >= 0))} of {runs} runs collapsed: "
+                     "their data became degenerate (e.g. all points equal) and could not be "
+                     "refitted (SimulationResult.collapsed)")
+    if parts:
+        warnings.warn("; ".join(parts) + ". Each is frozen at its last fitted value from then "
+                      "on; the other runs are unaffected.", PLEWarning, stacklevel=3)
+
+
+def _as_fraction(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"`fresh_fraction` must be a number in [0, 1]; got "
+                        f"{type(value).__name__}.")
+    value = float(value)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"`fresh_fraction` must be in [0, 1]; got {value}.")
+    return value
+
+
+def _as_fixed(fixed, family):
+    if fixed is None:
+        return {}
+    if not isinstance(fixed, dict):
+        raise TypeError(f"`fixed` must be a dict of parameter values such as "
+                        f"{{{family._param_names[0]!r}: 0.0}}; got {type(fixed).__name__}.")
+    out = {}
+    for name, value in fixed.items():
+        if name not in family._param_names:
+            raise TypeError(f"`fixed` names an unknown parameter {name!r} of "
+                            f"{family.__name__}; parameters are {family._param_names}.")
+        try:
+            out[name] = float(value)
+        except (TypeError, ValueError):
+            raise TypeError(f"`fixed[{name!r}]` must be a number; got {value!r}.") from None
+    return out
 
 
 def _make_estimator(family, estimator, fixed, fit_kwargs):
@@ -259,6 +380,24 @@ def _make_estimator(family, estimator, fixed, fit_kwargs):
         if key in fit_kwargs:
             raise TypeError(f"`fit_kwargs` must not contain {key!r}: the simulator supplies it.")
     return _Estimator(family, estimator, fixed, fit_kwargs)
+
+
+def _checkpoint_key(spec, runs, chunk_size, seeds):
+    """Everything that determines the simulator's chunks (the checkpoint store's key)."""
+    est = spec.estimator
+    key = {
+        "family": f"{spec.family.__module__}.{spec.family.__qualname__}",
+        "theta0": spec.theta0, "n": spec.n,
+        "generations": spec.generations, "mode": spec.mode,
+        "fresh_fraction": spec.fresh_fraction, "estimator": est.kind,
+        "fixed": est.fixed, "fit_kwargs": {k: repr(v) for k, v in est.fit_kwargs.items()},
+        "runs": runs, "chunk_size": chunk_size,
+        "seed": [seeds[0].entropy if seeds else None,
+                 list(seeds[0].spawn_key[:-1]) if seeds else None],
+    }
+    if est.kind == "callable":
+        key["callable"] = callable_identity(est.func)
+    return key
 
 
 def _child_seeds(rng, count, need_reproducible):
@@ -284,191 +423,3 @@ def _child_seeds(rng, count, need_reproducible):
     fresh = np.random.SeedSequence(root.entropy, spawn_key=root.spawn_key,
                                    pool_size=root.pool_size)
     return fresh.spawn(count)
-
-
-def _execute(spec, sizes, seeds, n_jobs, backend, store, progress):
-    """Run the simulator's chunks (see :func:`_execute_tasks`)."""
-    tasks = [(spec, sizes[i], seeds[i]) for i in range(len(sizes))]
-    return _execute_tasks(_run_chunk, tasks, n_jobs=n_jobs, backend=backend, store=store,
-                          progress=progress, desc="simulate")
-
-
-def _check_executor(n_jobs, backend="loky"):
-    """Validated ``(n_jobs, backend)`` of :func:`_execute_tasks`."""
-    n_jobs = as_int(n_jobs, "n_jobs")
-    if n_jobs == 0 or n_jobs < -1:
-        raise ValueError(f"`n_jobs` must be a positive integer or -1; got {n_jobs}.")
-    if backend not in _BACKENDS:
-        raise ValueError(f"`backend` must be one of {_BACKENDS}; got {backend!r}.")
-    return n_jobs, backend
-
-
-def _execute_tasks(func, tasks, *, n_jobs=1, backend="loky", store=None, progress=None,
-                   desc="simulate", unit="chunk"):
-    """Run ``func(*tasks[i])`` for every task, reusing and filling a checkpoint ``store``.
-
-    The generic chunk executor of the simulator, usable with any picklable
-    module-level ``func`` (the experiments run their units of work through it).
-    Results come back in task order whatever the backend. ``store`` (an object
-    with ``load(i) -> result or None`` and ``save(i, result)``, e.g.
-    :class:`_Checkpoint` or :class:`_ChunkStore`) makes finished tasks
-    survive an interruption: they are loaded instead of recomputed.
-    ``backend`` is ``"loky"`` (joblib processes, ``n_jobs`` of them; in-process
-    when ``n_jobs == 1``) or ``"dask"`` (the current ``dask.distributed`` client).
-    """
-    results = [None] * len(tasks)
-    todo = []
-    for i in range(len(tasks)):
-        saved = store.load(i) if store else None
-        if saved is not None:
-            results[i] = saved
-        else:
-            todo.append(i)
-    bar = _progress_bar(len(tasks), len(tasks) - len(todo), progress, desc=desc, unit=unit)
-
-    def finish(i, result):
-        results[i] = result
-        if store:
-            store.save(i, result)
-        if bar is not None:
-            bar.update(1)
-
-    try:
-        if backend == "dask":
-            _run_dask(func, tasks, todo, finish)
-        elif n_jobs == 1 or len(todo) <= 1:
-            for i in todo:
-                finish(i, func(*tasks[i]))
-        else:
-            from joblib import Parallel, delayed
-
-            parallel = Parallel(n_jobs=n_jobs, return_as="generator")
-            outputs = parallel(delayed(func)(*tasks[i]) for i in todo)
-            for i, result in zip(todo, outputs):
-                finish(i, result)
-    finally:
-        if bar is not None:
-            bar.close()
-    return results
-
-
-def _run_dask(func, tasks, todo, finish):
-    try:
-        from dask.distributed import as_completed, get_client
-    except ImportError as exc:  # pragma: no cover - exercised only without dask
-        raise ImportError('backend="dask" needs dask.distributed: '
-                          'pip install "ple_stats[parallel]"') from exc
-    try:
-        client = get_client()
-    except ValueError:
-        raise ValueError('backend="dask" needs a running dask.distributed Client: create one '
-                         "first, e.g. `Client(LocalCluster())`.") from None
-    futures = {client.submit(func, *tasks[i], pure=False): i for i in todo}
-    for future in as_completed(futures):
-        finish(futures[future], future.result())
-
-
-def _progress_bar(total, done, progress, desc="simulate", unit="chunk"):
-    """A tqdm bar (None when ``progress`` is false, or None and stderr is not a terminal)."""
-    if progress is None:
-        progress = sys.stderr.isatty()
-    if not progress:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover - tqdm is optional
-        return None
-    return tqdm(total=total, initial=done, desc=desc, unit=unit)
-
-
-class _ChunkStore:
-    """Finished chunks on disk, each written atomically, in a directory tied to a key.
-
-    ``key`` (a JSON-able dict) states everything that determines the chunks'
-    results; its digest is written to ``checkpoint.json`` on first use and a
-    directory holding another digest is refused, so a changed setting never
-    silently reuses old chunks. A chunk is an ndarray (saved as ``.npy``) or a
-    dict of arrays and scalars (saved as ``.npz``; loaded back as a dict).
-    Chunks are indexed by an int (``chunk_000001``) or a str (``unit_<name>``).
-    """
-
-    def __init__(self, path, key):
-        self.path = os.fspath(path)
-        os.makedirs(self.path, exist_ok=True)
-        text = json.dumps(key, sort_keys=True, default=str)
-        self.digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-        meta = os.path.join(self.path, "checkpoint.json")
-        if os.path.exists(meta):
-            with open(meta) as fh:
-                old = json.load(fh)
-            if old.get("digest") != self.digest:
-                raise ValueError(
-                    f"the checkpoint directory {self.path!r} holds a run with different "
-                    "arguments; use another directory or delete it.")
-        else:
-            _atomic_write(meta, json.dumps({"digest": self.digest, "key": key},
-                                           indent=1, default=str).encode())
-
-    def _file(self, i, ext="npy"):
-        stem = f"chunk_{i:06d}" if isinstance(i, (int, np.integer)) else f"unit_{i}"
-        return os.path.join(self.path, f"{stem}.{ext}")
-
-    def load(self, i):
-        try:
-            return np.load(self._file(i))
-        except FileNotFoundError:
-            pass
-        try:
-            with np.load(self._file(i, "npz"), allow_pickle=False) as data:
-                return {k: (data[k].item() if data[k].ndim == 0 else data[k]) for k in data}
-        except FileNotFoundError:
-            return None
-
-    def save(self, i, result):
-        import io
-
-        buffer = io.BytesIO()
-        if isinstance(result, dict):
-            np.savez(buffer, **result)
-            _atomic_write(self._file(i, "npz"), buffer.getvalue())
-        else:
-            np.save(buffer, result)
-            _atomic_write(self._file(i), buffer.getvalue())
-
-
-class _Checkpoint(_ChunkStore):
-    """The simulator's store: keyed by the arguments of :func:`simulate`."""
-
-    def __init__(self, path, spec, runs, chunk_size, seeds):
-        est = spec.estimator
-        key = {
-            "family": spec.family.__name__, "theta0": spec.theta0, "n": spec.n,
-            "generations": spec.generations, "mode": spec.mode,
-            "fresh_fraction": spec.fresh_fraction, "estimator": est.kind,
-            "fixed": est.fixed, "fit_kwargs": {k: repr(v) for k, v in est.fit_kwargs.items()},
-            "runs": runs, "chunk_size": chunk_size,
-            "seed": [seeds[0].entropy if seeds else None,
-                     list(seeds[0].spawn_key[:-1]) if seeds else None],
-        }
-        if est.kind == "callable":
-            # A callable is identified by its qualified name (an object by its type's).
-            func = est.func
-            name = getattr(func, "__qualname__", None) or type(func).__qualname__
-            key["callable"] = f"{getattr(func, '__module__', '')}.{name}"
-        super().__init__(path, key)
-
-
-def _atomic_write(path, data: bytes):
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

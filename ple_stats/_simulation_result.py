@@ -5,15 +5,17 @@ from __future__ import annotations
 import io
 import json
 import os
+import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._lib.files import atomic_write
 from ._theory import exact_curves
 
 __all__ = ["SimulationResult"]
 
-_FORMAT_VERSION = 2  # 2: adds ``diverged``
+_FORMAT_VERSION = 3  # 2: adds ``diverged``; 3: adds ``collapsed``
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,6 +42,10 @@ class SimulationResult:
     diverged : ndarray of int, shape (runs,)
         Generation at which a run's samples overflowed the floating-point
         range (it is frozen at its last value from then on), or -1.
+    collapsed : ndarray of int, shape (runs,)
+        Generation at which a run's data became degenerate (e.g. all points
+        equal) so that the estimator refused them; the run is frozen at its
+        last value from then on (an absorbing state), or -1.
     """
 
     trajectories: np.ndarray
@@ -53,10 +59,12 @@ class SimulationResult:
     mode: str = "replace"
     fresh_fraction: float = 0.0
     diverged: np.ndarray = None
+    collapsed: np.ndarray = None
 
     def __post_init__(self):
-        if self.diverged is None:
-            object.__setattr__(self, "diverged", np.full(self.trajectories.shape[0], -1))
+        for name in ("diverged", "collapsed"):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, np.full(self.trajectories.shape[0], -1))
 
     # ------------------------------------------------------------------ shape
     @property
@@ -132,8 +140,8 @@ class SimulationResult:
             "mean": self.mean(param),
             "se": self.standard_error(param),
             "median": self.median(param),
-            "diverged_fraction": np.array([np.mean((self.diverged >= 0) & (self.diverged <= g))
-                                           for g in range(self.generations + 1)]),
+            "diverged_fraction": self._fraction_by(self.diverged),
+            "collapsed_fraction": self._fraction_by(self.collapsed),
         }
         if np.all(self.values(param) > 0):
             table["mean_log"] = self.mean_log(param)
@@ -141,6 +149,11 @@ class SimulationResult:
         for key, curve in self.theory().get(param, {}).items():
             table[f"theory_{key}"] = curve
         return table
+
+    def _fraction_by(self, events):
+        """Fraction of runs whose event (a generation, or -1) happened by each generation."""
+        g = np.arange(self.generations + 1)
+        return ((events[:, None] >= 0) & (events[:, None] <= g)).mean(axis=0)
 
     # ------------------------------------------------------------------ plotting
     def plot(self, param=None, *, ax=None, label=None, color=None, theory=True, log=False):
@@ -193,8 +206,6 @@ class SimulationResult:
     # ------------------------------------------------------------------ files
     def save(self, path):
         """Write to a portable ``.npz`` file (arrays plus JSON metadata), atomically."""
-        from ._simulate import _atomic_write
-
         meta = {
             "format_version": _FORMAT_VERSION,
             "param_names": list(self.param_names), "family": self.family,
@@ -204,23 +215,39 @@ class SimulationResult:
         }
         buffer = io.BytesIO()
         np.savez_compressed(buffer, trajectories=self.trajectories, diverged=self.diverged,
-                            metadata=np.array(json.dumps(meta)))
-        _atomic_write(os.fspath(path), buffer.getvalue())
+                            collapsed=self.collapsed, metadata=np.array(json.dumps(meta)))
+        atomic_write(os.fspath(path), buffer.getvalue())
 
     @classmethod
     def load(cls, path):
-        """Read a file written by :meth:`save`."""
-        with np.load(os.fspath(path), allow_pickle=False) as data:
-            if "metadata" not in data or "trajectories" not in data:
-                raise ValueError(f"{path!r} is not a SimulationResult file.")
-            meta = json.loads(str(data["metadata"]))
-            trajectories = data["trajectories"]
-            version = meta.pop("format_version", None)
-            if version not in (1, _FORMAT_VERSION):
-                raise ValueError(f"{path!r} is not a SimulationResult file of a known version "
-                                 f"(version {version!r}).")
-            # version 1 had no overflow record: no run overflowed in those files
-            diverged = data["diverged"] if "diverged" in data else None
+        """Read a file written by :meth:`save`.
+
+        Raises
+        ------
+        ValueError
+            The file is not a SimulationResult file, or it is truncated or
+            corrupted (the message names it).
+        """
+        path = os.fspath(path)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                if "metadata" not in data or "trajectories" not in data:
+                    raise ValueError(f"{path!r} is not a SimulationResult file.")
+                meta = json.loads(str(data["metadata"]))
+                trajectories = data["trajectories"]
+                # versions 1 and 2 had no overflow / collapse record: none happened then
+                diverged = data["diverged"] if "diverged" in data else None
+                collapsed = data["collapsed"] if "collapsed" in data else None
+        except (OSError, EOFError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise ValueError(f"cannot read the SimulationResult file {path!r}: it is truncated "
+                             f"or corrupted ({type(exc).__name__}: {exc}). Delete it and rerun "
+                             "the simulation.") from None
+        version = meta.pop("format_version", None)
+        if version not in (1, 2, _FORMAT_VERSION):
+            raise ValueError(f"{path!r} is not a SimulationResult file of a known version "
+                             f"(version {version!r}).")
         meta["param_names"] = tuple(meta["param_names"])
         meta["fixed"] = tuple(meta["fixed"])
-        return cls(trajectories=trajectories, diverged=diverged, **meta)
+        return cls(trajectories=trajectories, diverged=diverged, collapsed=collapsed, **meta)

@@ -301,15 +301,15 @@ def test_resume_after_interruption_is_identical_and_skips_finished_chunks(tmp_pa
     counter.update(calls=0, fail_after=1 + done * CK_GEN)  # fail in the third chunk
     with pytest.raises(_Interrupted):
         _ck_run(ck)
-    saved = sorted(p.name for p in ck.glob("chunk_*.npy"))
-    assert saved == [f"chunk_{i:06d}.npy" for i in range(done)]
+    saved = sorted(p.name for p in ck.glob("chunk_*.npz"))
+    assert saved == [f"chunk_{i:06d}.npz" for i in range(done)]
 
     counter.update(calls=0, fail_after=None)
     resumed = _ck_run(ck)
     assert np.array_equal(resumed.trajectories, reference.trajectories)
     # only the unfinished chunks were recomputed
     assert counter["calls"] == 1 + (CK_CHUNKS - done) * CK_GEN
-    assert len(list(ck.glob("chunk_*.npy"))) == CK_CHUNKS
+    assert len(list(ck.glob("chunk_*.npz"))) == CK_CHUNKS
 
     # a finished checkpoint is reused entirely ...
     counter.update(calls=0)
@@ -317,7 +317,7 @@ def test_resume_after_interruption_is_identical_and_skips_finished_chunks(tmp_pa
     assert counter["calls"] == 1
     assert np.array_equal(again.trajectories, reference.trajectories)
     # ... and a deleted chunk file is recomputed alone, identically
-    os.remove(ck / "chunk_000003.npy")
+    os.remove(ck / "chunk_000003.npz")
     counter.update(calls=0)
     repaired = _ck_run(ck)
     assert counter["calls"] == 1 + CK_GEN

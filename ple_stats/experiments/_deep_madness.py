@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import math
 import os
 import time
@@ -10,10 +9,12 @@ import time
 import numpy as np
 
 from .._fairness import frechet_distance
-from .._simulate import _atomic_write, _check_executor, _ChunkStore, _execute_tasks
+from .._lib.executor import check_executor, execute
+from .._lib.files import digest
+from .._lib.store import CheckpointStore
 from .._validation import as_int
 from ._fairness import (_LABELS, _COLORS, MODELS, _cached_classifier, _classifier_from_state,
-                        _digest, _features, _load_avg, _mean, _Named, _se, _setup_torch,
+                        _features, _load_avg, _mean, _se, _setup_torch,
                         resolve_images, resolve_models, train_and_sample,
                         training_settings)
 from ._io import save_figure, write_csv, write_json
@@ -26,17 +27,12 @@ _TRAIN = {"steps": 1500, "batch_size": 64, "lr": 1e-3, "latent": 8,
 _QUICK_TRAIN = {"steps": 30, "batch_size": 32}
 
 
-def _save_npz(path, **arrays):
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    _atomic_write(path, buffer.getvalue())
-
-
-def _chain_unit(setup, model, seed_parts, folder):
+def _chain_unit(setup, model, seed_parts, store_args):
     """One chain: generation 1 trained on the real images, generation t on generation t-1's.
 
-    Every generation is saved in ``folder`` as it finishes, so an interrupted
-    chain resumes at its last finished generation.
+    Every generation is saved in the checkpoint store ``store_args = (folder,
+    key)`` as it finishes, so an interrupted chain resumes at its last
+    finished generation.
     """
     import torch
 
@@ -51,21 +47,22 @@ def _chain_unit(setup, model, seed_parts, folder):
         data = x
         out = {k: [] for k in ("fid", "final_loss", "penalty", "train_seconds")}
         shown = []
+        folder, key = store_args
+        store = CheckpointStore(folder, key, names=[
+            f"{model}-s{seed_parts[-1]}-g{t}" for t in range(1, setup["generations"] + 1)])
         for t in range(1, setup["generations"] + 1):
-            path = os.path.join(folder, f"{model}-s{seed_parts[-1]}-g{t}.npz")
-            if os.path.exists(path):
-                with np.load(path) as saved:
-                    samples = saved["samples"]
-                    info = {k: float(saved[k]) for k in ("fid", "final_loss", "penalty",
-                                                         "train_seconds")}
+            saved = store.load(t - 1)
+            if saved is not None:
+                samples = saved.pop("samples")
+                info = saved
             else:
                 samples, info = train_and_sample(model, data, setup["n_generated"],
                                                  setup["train"], seed_parts + [t], device)
                 feats, _ = _features(clf, samples, device)
                 info["fid"] = frechet_distance(feats, real)
-                _save_npz(path, samples=samples.astype(np.float32),
-                          **{k: info[k] for k in ("fid", "final_loss", "penalty",
-                                                  "train_seconds")})
+                store.save(t - 1, {"samples": samples.astype(np.float32),
+                                   **{k: float(info[k]) for k in ("fid", "final_loss",
+                                                                  "penalty", "train_seconds")}})
             for k in out:
                 out[k].append(info[k])
             shown.append(np.asarray(samples[:8], dtype=np.float32))
@@ -139,7 +136,7 @@ def reproduce_deep_madness(out="results/deep-madness", *, generations=5, seeds=3
         seeds = min(seeds, 1) if seeds == 3 else seeds
     generations = as_int(generations, "generations", minimum=1)
     seeds = as_int(seeds, "seeds", minimum=1)
-    n_jobs, _ = _check_executor(n_jobs)
+    n_jobs, _ = check_executor(n_jobs)
     threads = as_int(threads, "threads", minimum=1)
     models = resolve_models(models)
     x, y, data_name = resolve_images(images, labels, "sklearn digits 8x8 (all classes)")
@@ -164,8 +161,7 @@ def reproduce_deep_madness(out="results/deep-madness", *, generations=5, seeds=3
                                   + np.asarray(y).tobytes()).hexdigest()[:12],
            "n_generated": n_generated, "train": train, "seed": seed,
            "classifier": clf_info["test_accuracy"]}  # not `generations`: chains can grow
-    folder = os.path.join(out, "cache", "deep-madness-" + _digest(key))
-    store = _ChunkStore(folder, key)
+    folder = os.path.join(out, "cache", "deep-madness-" + digest(key, 12))
     setup = {"x": x, "n_generated": n_generated, "train": train, "classifier": clf_state,
              "n_classes": len(clf_info["classes"]), "real_features": real_features,
              "generations": generations, "device": device, "threads": threads}
@@ -174,9 +170,10 @@ def reproduce_deep_madness(out="results/deep-madness", *, generations=5, seeds=3
         for s in range(seeds):
             chains.append((model, s))
             names.append(f"{model}-s{s}-G{generations}")
-            tasks.append((setup, model, [seed, 7, s], folder))
-    results = _execute_tasks(_chain_unit, tasks, n_jobs=n_jobs, store=_Named(store, names),
-                             progress=progress, desc="deep-madness")
+            tasks.append((setup, model, [seed, 7, s], (folder, key)))
+    store = CheckpointStore(folder, key, names=names)
+    results = execute(_chain_unit, tasks, n_jobs=n_jobs, store=store, progress=progress,
+                      desc="deep-madness", unit="chain")
 
     rows = []
     for model in models:

@@ -13,7 +13,9 @@ import time
 import numpy as np
 
 from .._fairness import fairness_ratio, frechet_distance, imbalance_ratio
-from .._simulate import _check_executor, _ChunkStore, _execute_tasks
+from .._lib.executor import check_executor, execute
+from .._lib.files import atomic_write, digest
+from .._lib.store import CheckpointStore
 from .._validation import as_int
 from ._io import save_figure, write_csv, write_json
 
@@ -160,11 +162,11 @@ def _cached_classifier(out, x, y, seed, device, quick):
     """The classifier, trained once per output directory and data (cached as .npz)."""
     import hashlib
 
-    digest = hashlib.sha256(np.ascontiguousarray(x).tobytes() + np.asarray(y).tobytes()
-                            + repr((seed, quick)).encode()).hexdigest()[:12]
-    store = _ChunkStore(os.path.join(out, "cache", f"classifier-{digest}"),
-                        {"data": digest, "seed": seed, "quick": quick})
-    saved = store.load("classifier")
+    data = hashlib.sha256(np.ascontiguousarray(x).tobytes() + np.asarray(y).tobytes()
+                          + repr((seed, quick)).encode()).hexdigest()[:12]
+    store = CheckpointStore(os.path.join(out, "cache", f"classifier-{data}"),
+                            {"data": data, "seed": seed, "quick": quick}, names=["classifier"])
+    saved = store.load(0)
     if saved is not None:
         info = {"classes": saved.pop("_classes").tolist(),
                 "test_accuracy": float(saved.pop("_accuracy")),
@@ -172,7 +174,7 @@ def _cached_classifier(out, x, y, seed, device, quick):
                 "hidden": [128, 32], "epochs": int(saved.pop("_epochs"))}
         return saved, info
     state, info = train_classifier(x, y, seed=seed, epochs=20 if quick else 100, device=device)
-    store.save("classifier", {**state, "_classes": np.asarray(info["classes"]),
+    store.save(0, {**state, "_classes": np.asarray(info["classes"]),
                               "_accuracy": info["test_accuracy"], "_n_train": info["n_train"],
                               "_n_test": info["n_test"], "_epochs": info["epochs"]})
     return state, info
@@ -287,19 +289,6 @@ def _fairness_unit(setup, model, ratio, seed_parts):
         }
     finally:
         torch.set_num_threads(before)
-
-
-class _Named:
-    """Adapts a :class:`_ChunkStore` to the executor's integer task index via unit names."""
-
-    def __init__(self, store, names):
-        self.store, self.names = store, names
-
-    def load(self, i):
-        return self.store.load(self.names[i])
-
-    def save(self, i, result):
-        self.store.save(self.names[i], result)
 
 
 def _se(values):
@@ -453,7 +442,7 @@ def reproduce_fairness(out="results/fairness", *, ratios=(2, 5, 10, 20), seeds=3
     plt = import_matplotlib()
     device = _setup_torch(device)
     seeds = as_int(seeds, "seeds", minimum=1)
-    n_jobs, _ = _check_executor(n_jobs)
+    n_jobs, _ = check_executor(n_jobs)
     threads = as_int(threads, "threads", minimum=1)
     n_generated = as_int(n_generated, "n_generated", minimum=2)
     models = resolve_models(models)
@@ -496,9 +485,10 @@ def reproduce_fairness(out="results/fairness", *, ratios=(2, 5, 10, 20), seeds=3
     key = {"experiment": "fairness", "data": data_digest, "majority": repr(majority),
            "minority": repr(minority), "n_generated": n_generated, "train": train,
            "seed": seed, "classifier": clf_info["test_accuracy"]}
-    store = _ChunkStore(os.path.join(out, "cache", "fairness-" + _digest(key)), key)
-    results = _execute_tasks(_fairness_unit, tasks, n_jobs=n_jobs, store=_Named(store, names),
-                             progress=progress, desc="fairness")
+    store = CheckpointStore(os.path.join(out, "cache", "fairness-" + digest(key, 12)), key,
+                            names=names)
+    results = execute(_fairness_unit, tasks, n_jobs=n_jobs, store=store, progress=progress,
+                      desc="fairness", unit="unit")
 
     unit_rows = []
     for (model, r, s), res in zip(units, results):
@@ -555,13 +545,6 @@ def reproduce_fairness(out="results/fairness", *, ratios=(2, 5, 10, 20), seeds=3
     return paths
 
 
-def _digest(key):
-    import hashlib
-    import json
-
-    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:12]
-
-
 def _fmt(mean, se, digits=3):
     if not np.isfinite(mean):
         return "n/a"
@@ -569,8 +552,6 @@ def _fmt(mean, se, digits=3):
 
 
 def _write_markdown(path, table, models, clf_info, seeds, data_name, majority, minority):
-    from .._simulate import _atomic_write
-
     lines = [f"# Fairness (Table 1 analogue): {data_name}, majority {majority}, "
              f"minority {minority}", "",
              f"Mean ± standard error over {seeds} seed(s). FID in the evaluation classifier's "
@@ -600,7 +581,7 @@ def _write_markdown(path, table, models, clf_info, seeds, data_name, majority, m
               + "; Hyper-VAE " + " / ".join(f"{v:g}" for v in
                                             PAPER_TABLE1_RFAIR["hyper-vae"].values())
               + " (R_I = 2, 5, 10, 20).", ""]
-    _atomic_write(path, "\n".join(lines).encode())
+    atomic_write(path, "\n".join(lines).encode())
     return path
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import time
 import warnings
@@ -12,7 +10,9 @@ import numpy as np
 
 from .._gmm import GMM
 from .._kl import kl_divergence
-from .._simulate import _atomic_write, _check_executor, _execute_tasks
+from .._lib.executor import check_executor, execute
+from .._lib.files import digest
+from .._lib.store import CheckpointStore
 from .._validation import as_int
 from .._warnings import ConvergenceWarning, DegenerateDataWarning
 from ._io import save_figure, write_csv, write_json
@@ -108,37 +108,14 @@ def _summary(cell):
     }
 
 
-class _CellStore:
-    """Finished cells on disk (one JSON each, written atomically), keyed by the settings.
-
-    ``load(i)`` and ``save(i, cell)`` address the cells by their index in
-    ``grid`` (a list of ``(w, n)``), the interface of the simulator's executor.
-    """
-
-    def __init__(self, path, settings, grid):
-        self.path = os.fspath(path)
-        self.grid = list(grid)
-        os.makedirs(self.path, exist_ok=True)
-        key = json.dumps({k: settings[k] for k in sorted(settings)
-                          if k not in ("weights", "sizes")}, sort_keys=True)
-        self.digest = hashlib.sha256(key.encode()).hexdigest()[:12]
-        # bootstrap cells keep the names (and digests) they had before other methods
-        method = settings.get("method", "bootstrap")
-        self.prefix = "cell" if method == "bootstrap" else f"cell_{method}"
-
-    def _file(self, i):
-        w, n = self.grid[i]
-        return os.path.join(self.path, f"{self.prefix}_w{w:.3f}_n{n}_{self.digest}.json")
-
-    def load(self, i):
-        try:
-            with open(self._file(i)) as fh:
-                return json.load(fh)
-        except FileNotFoundError:
-            return None
-
-    def save(self, i, cell):
-        _atomic_write(self._file(i), json.dumps(cell).encode())
+def _cell_store(out, settings, grid):
+    """Finished cells on disk, one directory per settings (the grid is not part of the key:
+    a cell computed for one grid is reused by another that contains it)."""
+    key = {"experiment": "gmm", **{k: settings[k] for k in settings
+                                   if k not in ("weights", "sizes")}}
+    method = settings.get("method", "bootstrap")
+    return CheckpointStore(os.path.join(out, "cells", f"{method}-{digest(key, 12)}"), key,
+                           names=[f"w{w:.3f}_n{n}" for w, n in grid])
 
 
 def reproduce_gmm(out="results/gmm", *, weights=GMM_WEIGHTS, sizes=GMM_SIZES, seeds=100,
@@ -230,7 +207,7 @@ def reproduce_gmm(out="results/gmm", *, weights=GMM_WEIGHTS, sizes=GMM_SIZES, se
             or len(set(methods)) != len(methods):
         raise ValueError(f"`methods` must be distinct entries of {GMM_METHODS}; got "
                          f"{methods!r}.")
-    n_jobs, backend = _check_executor(n_jobs, backend)
+    n_jobs, backend = check_executor(n_jobs, backend)
     common = {"seeds": as_int(seeds, "seeds", minimum=2),
               "tol": float(tol), "max_iter": as_int(max_iter, "max_iter", minimum=1),
               "var_floor": float(var_floor), "seed": as_int(seed, "seed", minimum=0),
@@ -269,11 +246,11 @@ def _run_method(out, stem, settings, weights, sizes, quick, n_jobs, backend, pro
     """The grid for one PLE method: cached cells, table, JSON, heat map."""
     method = settings.get("method", "bootstrap")
     grid = [(w, n) for w in weights for n in sizes]
-    store = _CellStore(os.path.join(out, "cells"), settings, grid)
+    store = _cell_store(out, settings, grid)
     started = time.perf_counter()
     tasks = [(w, n, settings, [settings["seed"], int(round(1000 * w)), n]) for w, n in grid]
-    done = _execute_tasks(_cell, tasks, n_jobs=n_jobs, backend=backend, store=store,
-                          progress=progress, desc=f"gmm cells ({method})", unit="cell")
+    done = execute(_cell, tasks, n_jobs=n_jobs, backend=backend, store=store,
+                   progress=progress, desc=f"gmm cells ({method})", unit="cell")
     rows = [_summary(cell) for cell in done]  # in the order of the grid
     paths = {"csv": write_csv(os.path.join(out, f"{stem}.csv"), rows)}
     paths["figure"] = _plot(plt, rows, weights, sizes, settings, out, stem)

@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from .._simulate import _atomic_write
+from .._lib.files import atomic_write
 
 __all__ = ["write_csv", "write_json", "save_figure"]
 
@@ -28,20 +28,26 @@ def write_csv(path, rows):
     writer.writeheader()
     writer.writerows({k: ("" if isinstance(v, (float, np.floating)) and math.isnan(v) else v)
                       for k, v in row.items()} for row in rows)
-    _atomic_write(os.fspath(path), buffer.getvalue().encode())
+    atomic_write(os.fspath(path), buffer.getvalue().encode())
     return os.fspath(path)
 
 
 def write_json(path, obj):
-    _atomic_write(os.fspath(path), json.dumps(obj, indent=2, default=str).encode())
+    atomic_write(os.fspath(path), json.dumps(obj, indent=2, default=str).encode())
     return os.fspath(path)
 
 
 def save_figure(fig, out_dir, stem):
-    """Save ``fig`` as ``stem.png`` and ``stem.pdf`` in ``out_dir``; returns both paths."""
+    """Save ``fig`` as ``stem.png`` and ``stem.pdf`` in ``out_dir``; returns both paths.
+
+    Each file is rendered in memory and written atomically, so an interruption
+    never leaves a truncated figure under its final name.
+    """
     paths = []
     for ext in ("png", "pdf"):
         path = os.path.join(out_dir, f"{stem}.{ext}")
-        fig.savefig(path, dpi=150 if ext == "png" else None, bbox_inches="tight")
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=ext, dpi=150 if ext == "png" else None, bbox_inches="tight")
+        atomic_write(path, buffer.getvalue())
         paths.append(path)
     return paths

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import math
 import os
-import sys
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 
 import torch
 from torch import Tensor
 
+from .._lib.files import atomic_write
+from .._lib.progress import progress_bar
 from ._checks import (as_device, as_generator, check_nonneg_float, check_positive_float,
                       check_positive_int)
 from ._network import HyperNetwork
@@ -121,37 +122,12 @@ def _make_optimizer(optimizer, params, lr, optimizer_kwargs):
 
 
 def _save_atomic(state, path):
-    """torch.save to a temporary file beside ``path``, then os.replace (atomic on POSIX)."""
+    """torch.save into memory, then an atomic write of the bytes (never half a file)."""
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".",
-                               suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(state, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
-
-
-def _progress_bar(progress, total, initial):
-    if progress is False:
-        return None
-    if progress is None and not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()):
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        if progress:
-            raise ImportError('progress=True needs tqdm: pip install "ple_stats[plot]" '
-                              '(or pip install tqdm).') from None
-        return None
-    return tqdm(total=total, initial=initial, desc="train_ple", unit="epoch")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    atomic_write(path, buffer.getvalue())
 
 
 def train_ple(
@@ -390,7 +366,8 @@ def train_ple(
         start_epoch, steps = int(state["epoch"]), int(state["step"])
     resumed_from = start_epoch
 
-    bar = _progress_bar(progress, epochs, start_epoch)
+    bar = progress_bar(epochs, initial=start_epoch, progress=progress, desc="train_ple",
+                       unit="epoch")
     H.train()
     try:
         for epoch in range(start_epoch, epochs):

@@ -23,7 +23,8 @@ from ._checks import (as_device, as_generator, check_nonneg_float, check_positiv
                       check_positive_int)
 from ._functional import call_with_weights
 from ._network import HyperNetwork
-from ._train import TrainHistory, _progress_bar, train_ple
+from .._lib.progress import progress_bar
+from ._train import TrainHistory, train_ple
 
 __all__ = ["VAE", "HyperVAE", "ImageClassifier", "fit_vae", "fit_classifier", "as_images"]
 
@@ -278,7 +279,7 @@ def fit_vae(vae: VAE, data, *, steps: int = 1000, batch_size: int = 64, lr: floa
         int(torch.randint(0, 2**62, (), generator=shuffle)))
     n = data.shape[0]
     epochs = _epochs_for(steps, n, batch_size)
-    bar = _progress_bar(progress, epochs, 0)
+    bar = progress_bar(epochs, progress=progress, desc="train", unit="epoch")
     losses = []
     vae.train()
     try:

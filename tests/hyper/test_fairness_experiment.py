@@ -9,7 +9,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from ple_stats._simulate import _ChunkStore, _execute_tasks  # noqa: E402
+from ple_stats._lib.executor import execute  # noqa: E402
+from ple_stats._lib.store import CheckpointStore  # noqa: E402
 from ple_stats.experiments._deep_madness import reproduce_deep_madness  # noqa: E402
 from ple_stats.experiments._fairness import (_subsample, load_digit_images,  # noqa: E402
                                              reproduce_fairness)
@@ -122,7 +123,7 @@ def test_deep_madness_end_to_end(tmp_path):
     assert all(os.path.getsize(p) > 0 for p in paths["figure"])
     meta = json.loads(open(paths["json"]).read())
     assert meta["generations"] == 3
-    gens = list((tmp_path / "deep" / "cache").glob("deep-madness-*/hyper-vae-s0-g*.npz"))
+    gens = list((tmp_path / "deep" / "cache").glob("deep-madness-*/unit_hyper-vae-s0-g*.npz"))
     assert len(gens) == 3  # each generation cached for resumption
 
 
@@ -164,18 +165,15 @@ def _square(i, offset):
 
 
 def test_generic_executor_with_named_store(tmp_path):
-    from ple_stats.experiments._fairness import _Named
-
-    store = _ChunkStore(tmp_path / "s", {"k": 1})
     names = ["a", "b", "c"]
-    out = _execute_tasks(_square, [(i, 10) for i in range(3)], store=_Named(store, names),
-                         progress=False)
+    store = CheckpointStore(tmp_path / "s", {"k": 1}, names=names)
+    out = execute(_square, [(i, 10) for i in range(3)], store=store, progress=False)
     assert [int(r["value"][0]) for r in out] == [10, 11, 14]
     assert sorted(os.listdir(tmp_path / "s")) == ["checkpoint.json", "unit_a.npz",
                                                   "unit_b.npz", "unit_c.npz"]
-    again = _execute_tasks(_square, [(i, 99) for i in range(3)], store=_Named(store, names),
-                           progress=False)  # all loaded from the store, not recomputed
+    again = execute(_square, [(i, 99) for i in range(3)], store=store,
+                    progress=False)  # all loaded from the store, not recomputed
     assert [int(r["value"][0]) for r in again] == [10, 11, 14]
     assert again[2]["name_len"] == 2
     with pytest.raises(ValueError, match="different arguments"):
-        _ChunkStore(tmp_path / "s", {"k": 2})
+        CheckpointStore(tmp_path / "s", {"k": 2})
