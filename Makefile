@@ -11,9 +11,9 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
-# What the main job needs: the package with plotting.
-$(VENV)/.stamp-plot: pyproject.toml | $(PY)
-	$(PY) -m pip install -q -e ".[plot]"
+# What the main job needs: the package with plotting and parallel workers.
+$(VENV)/.stamp-reproduce: pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e ".[reproduce]"
 	touch $@
 
 # Everything the tests need (torch pinned to the CPU build in pyproject.toml).
@@ -27,7 +27,7 @@ $(VENV)/.stamp-docs: pyproject.toml | $(PY)
 	touch $@
 
 ## demo: the main job, the MADness reproduction (figures and tables into $(OUT)/)
-demo: $(VENV)/.stamp-plot
+demo: $(VENV)/.stamp-reproduce
 	$(VENV)/bin/ple-stats reproduce madness --out $(OUT)/madness --n-jobs 2 $(DEMO_ARGS)
 
 ## test: install what the tests need, then run the whole suite
