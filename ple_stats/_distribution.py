@@ -130,11 +130,28 @@ class Distribution:
         Returns
         -------
         ndarray
-            Shape ``(*sample_shape, *batch_shape, n)``.
+            Shape ``(*sample_shape, *batch_shape, n)``; float64, or int64 for
+            a discrete family (as numpy's ``Generator.geometric`` and scipy's
+            ``rvs`` return them).
+
+        Raises
+        ------
+        ValueError
+            A discrete family's draws exceed the int64 range (a parameter so
+            extreme that the values cannot be counted in integers).
         """
         n = as_int(n, "n", minimum=1)
         sample_shape = _as_shape(sample_shape, "sample_shape")
-        rng = as_rng(rng)
+        values = self._sample_values(n, as_rng(rng), sample_shape)
+        if not self._discrete:
+            return values
+        if not np.all(values < 2.0**63):
+            raise ValueError(f"draws of {self!r} exceed the int64 range; the parameters are "
+                             "too extreme to count the samples in integers.")
+        return values.astype(np.int64)
+
+    def _sample_values(self, n, rng, sample_shape=()):
+        """Draws as float64 (internal: trusted arguments; overflow shows as ``inf``)."""
         base = self._draw_base(rng, sample_shape + self.batch_shape + (n,))
         return self._from_base(base, *self._expanded())
 

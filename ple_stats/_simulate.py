@@ -174,14 +174,14 @@ def _run_chunk(spec: _Spec, runs: int, seed) -> np.ndarray:
     for t in range(1, spec.generations + 1):
         model = family._from_trusted([theta[:, j] for j in range(k)])
         if spec.mode == "replace":
-            x = model.sample(spec.n, rng)
+            x = model._sample_values(spec.n, rng)
         elif spec.mode == "fresh":
-            parts = [truth.sample(n_real, rng)] if n_real else []
+            parts = [truth._sample_values(n_real, rng)] if n_real else []
             if spec.n - n_real:
-                parts.append(model.sample(spec.n - n_real, rng))
+                parts.append(model._sample_values(spec.n - n_real, rng))
             x = np.concatenate(parts, axis=-1)
         else:  # accumulate: keep all data seen so far
-            new = model.sample(spec.n, rng)
+            new = model._sample_values(spec.n, rng)
             pool = new if pool is None else np.concatenate([pool, new], axis=-1)
             x = pool
         finite = np.isfinite(x).all(axis=-1)

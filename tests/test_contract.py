@@ -84,7 +84,9 @@ def test_sample_shapes(case, batch):
     assert d.sample(7, rng=0, sample_shape=(4,)).shape == (4,) + batch + (7,)
     assert d.sample(7, rng=0, sample_shape=(2, 4)).shape == (2, 4) + batch + (7,)
     assert d.sample(7, rng=0, sample_shape=5).shape == (5,) + batch + (7,)
-    assert d.sample(7, rng=0).dtype == np.float64
+    # discrete draws are integers, as numpy's Generator.geometric and scipy's rvs give them
+    expected = np.int64 if case.cls._discrete else np.float64
+    assert d.sample(7, rng=0).dtype == expected
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
@@ -392,7 +394,7 @@ def test_float32_input_gives_float64_results(case, method):
     # float32 parameters are stored as float64 too
     d = case.cls(**{k: np.float32(v) for k, v in case.examples[0].items()})
     assert all(type(v) is float for v in d.params)
-    assert d.sample(3, rng=0).dtype == np.float64
+    assert d.sample(3, rng=0).dtype == (np.int64 if case.cls._discrete else np.float64)
     assert d.logpdf(np.float32([1.0, 2.0])).dtype == np.float64
 
 
@@ -457,3 +459,15 @@ def test_batch_members_sample_from_their_own_parameters(case):
     u = 0.5 * (twin.cdf(x) + twin.cdf(x - 1.0 if case.discrete else x))
     se = np.sqrt(1 / 12 / x.shape[-1])
     assert np.all(np.abs(u.mean(axis=-1) - 0.5) < 5 * se)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.cls._discrete], ids=case_id)
+def test_discrete_samples_are_integers_that_bincount_and_fit(case):
+    for example in case.examples:
+        d = case.cls(**example)
+        x = d.sample(50, rng=3)
+        assert x.dtype == np.int64
+        np.bincount(x)  # what a user does with integer draws
+        # the same draws as floats give the same fits
+        assert case.cls.fit_mle(x).params == case.cls.fit_mle(x.astype(float)).params
+        assert case.cls.fit_ple(x).params == case.cls.fit_ple(x.astype(float)).params
