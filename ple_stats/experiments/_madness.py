@@ -52,9 +52,15 @@ _COLORS = {"mle": "tab:red", "ple": "tab:blue", "ple-sigma": "tab:green"}
 
 def _run(dist, n, generations, runs, estimator, fixed, fit_kwargs, seed, n_jobs, out_dir,
          tag, progress):
-    """One simulation, cached on disk under a name that encodes every setting."""
+    """One simulation, cached on disk under a name that encodes every setting.
+
+    Chunks hold 100 runs; fewer runs (the quick size) are split into five
+    chunks, so that a small run goes through the same parallel, checkpointed
+    path as the full one.
+    """
+    chunk_size = 100 if runs >= 100 else max(1, -(-runs // 5))
     settings = json.dumps([repr(dist), n, generations, runs, estimator, fixed, fit_kwargs,
-                           seed], sort_keys=True, default=str)
+                           seed, chunk_size], sort_keys=True, default=str)
     tag = f"{tag}-{hashlib.sha256(settings.encode()).hexdigest()[:12]}"
     path = os.path.join(out_dir, "data", f"{tag}.npz")
     if os.path.exists(path):
@@ -62,7 +68,7 @@ def _run(dist, n, generations, runs, estimator, fixed, fit_kwargs, seed, n_jobs,
     sim = simulate(dist, n=n, generations=generations, runs=runs, estimator=estimator,
                    fixed=fixed, fit_kwargs=fit_kwargs or None,
                    rng=np.random.SeedSequence(seed), n_jobs=n_jobs,
-                   chunk_size=max(1, min(100, runs)),
+                   chunk_size=chunk_size,
                    checkpoint=os.path.join(out_dir, "checkpoints", tag), progress=progress)
     sim.save(path)
     return sim
