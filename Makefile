@@ -4,6 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 OUT    ?= results
 DEMO_ARGS ?=
+PYTEST_ARGS ?=
 
 .PHONY: demo test test-fast bench docs docs-linkcheck clean
 
@@ -32,7 +33,7 @@ demo: $(VENV)/.stamp-reproduce
 
 ## test: install what the tests need, then run the whole suite
 test: $(VENV)/.stamp-dev
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## test-fast: the suite without the slow statistical tests
 test-fast: $(VENV)/.stamp-dev
@@ -52,5 +53,5 @@ docs-linkcheck: $(VENV)/.stamp-docs
 	$(VENV)/bin/sphinx-build -b linkcheck docs docs/_build/linkcheck
 
 clean:
-	rm -rf $(VENV) docs/_build docs/generated docs/auto_examples docs/sg_execution_times.rst \
+	rm -rf $(VENV) .venv-demo docs/_build docs/generated docs/auto_examples docs/sg_execution_times.rst \
 		.pytest_cache .hypothesis
