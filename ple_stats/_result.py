@@ -28,14 +28,9 @@ class Refit:
 
 def import_matplotlib():
     """Import ``matplotlib.pyplot`` lazily, with an install hint when it is missing."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - exercised only without matplotlib
-        raise ImportError(
-            "plotting needs matplotlib: install it with `pip install \"ple_stats[plot]\"` "
-            "(or `pip install matplotlib`)."
-        ) from exc
-    return plt
+    from ._lib.optional import import_optional
+
+    return import_optional("matplotlib.pyplot", "plotting")
 
 
 @dataclass(frozen=True)

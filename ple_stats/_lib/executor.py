@@ -16,12 +16,21 @@ IDLE_WORKER_TIMEOUT = 10
 
 
 def check_executor(n_jobs, backend="loky"):
-    """Validated ``(n_jobs, backend)`` of :func:`execute`."""
+    """Validated ``(n_jobs, backend)`` of :func:`execute`.
+
+    Checks too that what they need is installed (joblib for ``n_jobs != 1``,
+    dask.distributed for ``backend="dask"``), so a missing extra is reported
+    before any work, not after it.
+    """
     n_jobs = _validation.as_int(n_jobs, "n_jobs")
     if n_jobs == 0 or n_jobs < -1:
         raise ValueError(f"`n_jobs` must be a positive integer or -1; got {n_jobs}.")
     if backend not in BACKENDS:
         raise ValueError(f"`backend` must be one of {BACKENDS}; got {backend!r}.")
+    if backend == "dask":
+        import_optional("dask.distributed", 'backend="dask"')
+    elif n_jobs != 1:
+        import_optional("joblib", f"n_jobs={n_jobs}")
     return n_jobs, backend
 
 

@@ -44,9 +44,10 @@ _QUICK_TRAIN = {"steps": 30, "batch_size": 32}
 
 def load_digit_images():
     """scikit-learn's bundled 8×8 digits (no download) in [0, 1]: ``(1797, 64)``, labels."""
-    from sklearn.datasets import load_digits
+    from .._lib.optional import import_optional
 
-    digits = load_digits()
+    datasets = import_optional("sklearn.datasets", "the digits images")
+    digits = datasets.load_digits()
     return digits.data / 16.0, digits.target.copy()
 
 
@@ -127,9 +128,12 @@ def train_classifier(x, y, *, seed=0, epochs=100, test_fraction=0.25, device="cp
     with the classes, the test accuracy and the split sizes.
     """
     import torch
-    from sklearn.model_selection import train_test_split
 
+    from .._lib.optional import import_optional
     from ..hyper.models import ImageClassifier, fit_classifier
+
+    train_test_split = import_optional("sklearn.model_selection",
+                                       "the classifier's train/test split").train_test_split
 
     classes, idx = _class_index(y)
     if classes.size < 2:
@@ -340,11 +344,9 @@ def _check_class(value, labels, name):
 
 
 def _setup_torch(device):
-    try:
-        import torch  # noqa: F401
-    except ImportError as exc:  # pragma: no cover - exercised only without torch
-        raise ImportError('this reproduction needs PyTorch: pip install "ple_stats[torch]" '
-                          "(or pip install torch).") from exc
+    from .._lib.optional import import_optional
+
+    import_optional("torch", "this reproduction")
     from ..hyper._checks import as_device
 
     return str(as_device(device))
