@@ -20,8 +20,8 @@ import warnings
 
 import numpy as np
 
-from ._bootstrap import (BindingProblem, _solve_common_random_numbers, _unbox, chunk_slices,
-                         flatten_batch, target_to_theta_start)
+from ._bootstrap import BindingProblem, _unbox, chunk_slices, flatten_batch, target_to_theta_start
+from ._engine import solve_smooth
 from ._result import Refit
 from ._optimize import nelder_mead_batched
 from ._warnings import ConvergenceWarning
@@ -81,18 +81,14 @@ def fit_penalized(cls, x, fixed, options, *, penalty, m, rng, max_iter=2000):
 def _minimise_chunk(problem, x, penalty, m, rng, max_iter):
     size, n = x.shape
     cls = problem.cls
-    base_rng_state = rng.bit_generator.state
     theta_mle = target_to_theta_start(problem, x)
+    base = problem.draw_base(rng, (m, size, n))
     if cls._discrete:
         theta_root = theta_mle
-        base = cls._draw_base(rng, (m, size, n))
     else:
-        # The root of the PLE equation (the large-penalty limit) spans the start simplex;
-        # re-create the same base draws for the objective (common random numbers).
-        theta_root = _solve_common_random_numbers(problem, x, m, rng, tol=1e-10,
-                                                  max_iter=50)[0]
-        rng.bit_generator.state = base_rng_state
-        base = cls._draw_base(rng, (m, size, n))
+        # The root of the PLE equation (the large-penalty limit) spans the start
+        # simplex; the objective uses the same base draws (common random numbers).
+        theta_root = solve_smooth(problem, x, base, tol=1e-10, max_iter=50).theta
     target = problem.statistic(x, problem.fixed)
     u_mle, u_root = problem.to_u(theta_mle), problem.to_u(theta_root)
     k = u_mle.shape[-1]

@@ -7,7 +7,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ._bootstrap import monte_carlo_se
+from ._engine import monte_carlo_se
 from ._result import FitResult, Refit
 from ._solver import solve_batched
 from ._validation import as_data, as_int, as_rng
