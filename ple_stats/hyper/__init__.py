@@ -1,7 +1,8 @@
 """The torch hypernetwork core of ple_stats.
 
 A :class:`HyperNetwork` is generated from any ``torch.nn.Module`` target and
-predicts its weights from a set of observations; :func:`call_with_weights` and
+predicts its weights from a set of observations (:func:`hypernetwork_size` tells
+its size before it is built); :func:`call_with_weights` and
 :func:`call_batched` run the target on predicted weights; :func:`ple_penalty`
 and :func:`train_ple` train the hypernetwork with the PLE penalty.
 
@@ -17,7 +18,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without torch
     ) from exc
 
 from ._functional import call_batched, call_with_weights
-from ._network import HyperNetwork
+from ._network import HyperNetwork, hypernetwork_size
 from ._penalty import ple_penalty
 from ._train import TrainHistory, train_ple
 
@@ -26,6 +27,7 @@ __all__ = [
     "TrainHistory",
     "call_batched",
     "call_with_weights",
+    "hypernetwork_size",
     "ple_penalty",
     "train_ple",
 ]

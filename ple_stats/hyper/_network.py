@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import math
+import numbers
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 
 import torch
 from torch import Tensor, nn
 
-from ._checks import as_generator, check_module, check_positive_int, check_tensor
+from .._warnings import PLEWarning
+from ._checks import (as_generator, check_activation, check_activation_module, check_module,
+                      check_positive_int, check_tensor)
 
-__all__ = ["HyperNetwork"]
+__all__ = ["HyperNetwork", "hypernetwork_size", "SIZE_WARNING_BYTES"]
+
+#: Default ``warn_bytes`` of :class:`HyperNetwork`: a hypernetwork whose parameters
+#: would take more memory than this (1 GiB) is announced by a ``PLEWarning`` before
+#: anything is allocated.
+SIZE_WARNING_BYTES = 2**30
 
 
 def _select(names, exclude):
@@ -53,8 +62,198 @@ def _mlp(sizes, activation, generator, *, dtype, device):
     layers = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
         layers.append(_linear(fan_in, fan_out, generator, dtype=dtype, device=device))
-        layers.append(activation())
+        layers.append(check_activation_module(activation(), "activation"))
     return nn.Sequential(*layers)
+
+
+def _plan(target, in_features, hidden, pooled_hidden, activation, exclude, predict_buffers):
+    """Validate the architecture options and list what the hypernetwork predicts.
+
+    Shared by :class:`HyperNetwork` and :func:`hypernetwork_size`, so both see the
+    same tensors. Returns a dict: the validated options, ``kept`` (predicted names),
+    ``candidates`` (name -> tensor), ``all_names``, ``dtype`` and ``device``.
+    """
+    check_module(target, "target")
+    in_features = check_positive_int(in_features, "in_features")
+    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Iterable):
+        raise TypeError(f"`hidden` must be a sequence of int; got {type(hidden).__name__}.")
+    if isinstance(pooled_hidden, (str, bytes)) or not isinstance(pooled_hidden, Iterable):
+        raise TypeError(f"`pooled_hidden` must be a sequence of int; got "
+                        f"{type(pooled_hidden).__name__}.")
+    hidden = tuple(check_positive_int(h, "hidden") for h in hidden)
+    pooled_hidden = tuple(check_positive_int(h, "pooled_hidden") for h in pooled_hidden)
+    check_activation(activation, "activation")
+
+    candidates = dict(target.named_parameters())
+    buffers = dict(target.named_buffers())
+    if predict_buffers:
+        candidates.update((k, b) for k, b in buffers.items() if b.is_floating_point())
+    all_names = list(dict(target.named_parameters())) + list(buffers)
+    kept, _ = _select(list(candidates), exclude)
+    if not kept:
+        raise ValueError("nothing to predict: `target` has no parameters left after "
+                         "`exclude`" + ("" if predict_buffers else
+                                        " (buffers are not predicted by default)") + ".")
+    first = candidates[kept[0]]
+    dtype = first.dtype if first.is_floating_point() else torch.get_default_dtype()
+    return {"in_features": in_features, "hidden": hidden, "pooled_hidden": pooled_hidden,
+            "activation": activation, "kept": kept, "candidates": candidates,
+            "all_names": all_names, "dtype": dtype, "device": first.device}
+
+
+def _linear_parameters(fan_in, fan_out):
+    return fan_in * fan_out + fan_out
+
+
+def _size(plan, batch_shape=None):
+    """The sizes of the hypernetwork described by ``plan`` (see :func:`hypernetwork_size`).
+
+    Counted from the shapes alone; one activation module is built to count its
+    own parameters (``nn.PReLU`` has some). Heads are counted per predicted
+    tensor in :func:`_head_parameters`, the one place a change of the head layout
+    (e.g. chunked heads) has to be reflected.
+    """
+    encoder = (plan["in_features"],) + plan["hidden"]
+    pooled = encoder[-1:] + plan["pooled_hidden"]
+    width = pooled[-1]
+    n_layers = len(encoder) - 1 + len(pooled) - 1
+    per_activation = (sum(p.numel() for p in
+                          check_activation_module(plan["activation"](), "activation")
+                          .parameters()) if n_layers else 0)
+    body = (sum(_linear_parameters(a, b) for a, b in zip(encoder[:-1], encoder[1:]))
+            + sum(_linear_parameters(a, b) for a, b in zip(pooled[:-1], pooled[1:]))
+            + n_layers * per_activation)
+    numels = {name: plan["candidates"][name].numel() for name in plan["kept"]}
+    heads = sum(_head_parameters(width, k) for k in numels.values())
+    itemsize = plan["dtype"].itemsize
+    target = sum(p.numel() for p in plan["candidates"].values())
+    out = {
+        "parameters": body + heads,
+        "bytes": (body + heads) * itemsize,
+        "encoder_parameters": body,
+        "head_parameters": heads,
+        "predicted": sum(numels.values()),
+        "target_parameters": target,
+        "dtype": plan["dtype"],
+        "activation_bytes": None,
+    }
+    if batch_shape is not None:
+        sets, n = _batch(batch_shape)
+        # forward pass: each encoder layer keeps its linear output and its activation,
+        # per observation; after pooling the same per set; the heads' outputs per set
+        per_obs = 2 * sum(encoder[1:])
+        per_set = encoder[-1] + 2 * sum(pooled[1:]) + out["predicted"]
+        out["activation_bytes"] = (sets * n * per_obs + sets * per_set) * itemsize
+    return out
+
+
+def _head_parameters(width, numel):
+    """Parameters of the linear head predicting a tensor of ``numel`` entries from ``width``."""
+    return _linear_parameters(width, numel)
+
+
+def _batch(batch_shape):
+    shape = (batch_shape,) if isinstance(batch_shape, numbers.Integral) else tuple(batch_shape)
+    if len(shape) not in (1, 2):
+        raise ValueError(f"`batch_shape` must be (n,) or (B, n), the shape of `X` without its "
+                         f"feature axis; got {batch_shape!r}.")
+    shape = tuple(check_positive_int(v, "batch_shape") for v in shape)
+    return (1,) + shape if len(shape) == 1 else shape
+
+
+def _format_bytes(n):
+    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"
+
+
+def _size_message(size, plan, warn_bytes):
+    width = ((plan["in_features"],) + plan["hidden"] + plan["pooled_hidden"])[-1]
+    return (
+        f"HyperNetwork would have {size['parameters']:,} parameters "
+        f"({_format_bytes(size['bytes'])} as {str(plan['dtype']).replace('torch.', '')}), "
+        f"{size['parameters'] / size['predicted']:.0f} times the {size['predicted']:,} target "
+        f"entries it predicts (each needs a head row of width {width} + 1), above "
+        f"warn_bytes = {_format_bytes(warn_bytes)}; training with Adam needs about four "
+        f"times that. Predict fewer tensors (`exclude`), narrow the last hidden width, or "
+        f"pass warn_bytes=None to build it anyway without this warning "
+        f"(ple_stats.hyper.hypernetwork_size gives these numbers without building).")
+
+
+def hypernetwork_size(
+    target: nn.Module,
+    in_features: int,
+    *,
+    hidden: Sequence[int] = (32, 64, 96),
+    pooled_hidden: Sequence[int] = (),
+    activation: Callable[[], nn.Module] = nn.ReLU,
+    exclude: str | Iterable[str] | Callable[[str], bool] | None = None,
+    predict_buffers: bool = False,
+    head_init_std: float = 0.0,
+    seed: int | torch.Generator | None = None,
+    warn_bytes: int | None = SIZE_WARNING_BYTES,
+    batch_shape: int | Sequence[int] | None = None,
+) -> dict:
+    r"""The size of the :class:`HyperNetwork` that these options would build, without building it.
+
+    Takes the constructor's arguments (``head_init_std``, ``seed`` and
+    ``warn_bytes`` are accepted so that the same keywords can be passed, and do
+    not change the size). Nothing is allocated: the count comes from the
+    target's tensor shapes, so ``target`` may even live on the ``"meta"`` device
+    (``nn.Linear(4000, 4000, device="meta")``).
+
+    Every predicted target entry gets a row of ``width + 1`` head parameters,
+    where ``width`` is the last of ``hidden`` (or of ``pooled_hidden``), so the
+    hypernetwork has about ``width + 1`` times as many parameters as the
+    entries it predicts: ``(96 + 1) × 16 004 000 ≈ 1.55e9`` for a 4000×4000
+    ``nn.Linear`` with the default widths (6.2 GB in float32).
+
+    Parameters
+    ----------
+    target, in_features, hidden, pooled_hidden, activation, exclude, predict_buffers
+        As for :class:`HyperNetwork`.
+    head_init_std, seed, warn_bytes
+        Accepted and ignored (they do not change the size).
+    batch_shape : int or (n,) or (B, n), optional
+        The shape of an input ``X`` without its feature axis; when given,
+        ``activation_bytes`` estimates the memory of one forward pass on it.
+
+    Returns
+    -------
+    dict
+        ``parameters`` (int, equal to ``sum(p.numel() for p in H.parameters())``),
+        ``bytes`` (their memory, in the target's floating dtype; an optimiser such
+        as Adam keeps two more copies, and training their gradients one),
+        ``encoder_parameters`` and ``head_parameters`` (the split of
+        ``parameters``), ``predicted`` (target entries predicted),
+        ``target_parameters`` (entries of all candidate tensors of the target),
+        ``dtype``, and ``activation_bytes`` (an estimate of a forward pass's
+        intermediate tensors for ``batch_shape``; training keeps them for the
+        backward pass; None without ``batch_shape``).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As the constructor, for invalid options.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from ple_stats.hyper import HyperNetwork, hypernetwork_size
+    >>> target = torch.nn.Linear(3, 2)
+    >>> size = hypernetwork_size(target, in_features=5, hidden=(16,))
+    >>> size["parameters"], size["bytes"]
+    (232, 928)
+    >>> sum(p.numel() for p in HyperNetwork(target, 5, hidden=(16,)).parameters())
+    232
+    >>> big = torch.nn.Linear(4000, 4000, device="meta")     # nothing allocated
+    >>> f"{hypernetwork_size(big, in_features=1)['parameters']:.3g}"
+    '1.55e+09'
+    """
+    plan = _plan(target, in_features, hidden, pooled_hidden, activation, exclude,
+                 predict_buffers)
+    return _size(plan, batch_shape)
 
 
 class HyperNetwork(nn.Module):
@@ -89,8 +288,10 @@ class HyperNetwork(nn.Module):
         Widths of the shared MLP :math:`h_2` applied after pooling, before the
         heads (empty: the heads read the pooled encoding directly, as in the
         paper's §4).
-    activation : callable returning a torch.nn.Module, default torch.nn.ReLU
-        Activation class used in :math:`h_1` and :math:`h_2`.
+    activation : class or factory of torch.nn.Module, default torch.nn.ReLU
+        Activation class used in :math:`h_1` and :math:`h_2`, called once per
+        layer (``nn.ReLU``, or ``lambda: nn.LeakyReLU(0.2)``); an instance such as
+        ``nn.ReLU()`` is refused.
     exclude : str, iterable of str or callable, optional
         Target tensors *not* to predict: they stay shared across sets and are
         taken from ``target`` when it runs (see :func:`call_with_weights`). A str
@@ -115,6 +316,12 @@ class HyperNetwork(nn.Module):
     seed : None, int or torch.Generator, optional
         Randomness for the encoder's initialisation (and of the heads when
         ``head_init_std > 0``). The global torch random state is not used.
+    warn_bytes : int or None, default 2**30 (1 GiB)
+        Warn (:class:`~ple_stats.PLEWarning`, with the numbers) before allocating
+        a hypernetwork whose parameters would take more memory than this; None
+        never warns. The heads hold ``width + 1`` parameters per predicted target
+        entry, so a large target gives a much larger hypernetwork: see
+        :func:`hypernetwork_size`.
 
     Attributes
     ----------
@@ -128,13 +335,20 @@ class HyperNetwork(nn.Module):
     Raises
     ------
     TypeError
-        If ``target`` is not a ``torch.nn.Module``.
+        If ``target`` is not a ``torch.nn.Module``, or ``activation`` is an
+        instance rather than a class.
     ValueError
         If ``in_features`` or a width is not positive, an ``exclude`` name matches
         nothing, or nothing is left to predict.
 
+    Warns
+    -----
+    PLEWarning
+        Before allocating, when the parameters would exceed ``warn_bytes``.
+
     See Also
     --------
+    hypernetwork_size : the parameter count and memory, without building.
     call_with_weights : run the target on predicted weights.
     call_batched : run it on a batch of weight sets.
     train_ple : train the hypernetwork with the PLE penalty.
@@ -188,32 +402,30 @@ class HyperNetwork(nn.Module):
         predict_buffers: bool = False,
         head_init_std: float = 0.0,
         seed: int | torch.Generator | None = None,
+        warn_bytes: int | None = SIZE_WARNING_BYTES,
     ):
         super().__init__()
-        check_module(target, "target")
-        in_features = check_positive_int(in_features, "in_features")
-        hidden = tuple(check_positive_int(h, "hidden") for h in hidden)
-        pooled_hidden = tuple(check_positive_int(h, "pooled_hidden") for h in pooled_hidden)
-        if not callable(activation):
-            raise TypeError(f"`activation` must be callable (e.g. torch.nn.ReLU); got "
-                            f"{type(activation).__name__}.")
+        plan = _plan(target, in_features, hidden, pooled_hidden, activation, exclude,
+                     predict_buffers)
+        in_features, hidden, pooled_hidden = (plan["in_features"], plan["hidden"],
+                                              plan["pooled_hidden"])
         head_init_std = float(head_init_std)
         if not (math.isfinite(head_init_std) and head_init_std >= 0):
             raise ValueError(f"`head_init_std` must be non-negative; got {head_init_std}.")
-
-        candidates = dict(target.named_parameters())
-        buffers = dict(target.named_buffers())
-        if predict_buffers:
-            candidates.update((k, b) for k, b in buffers.items() if b.is_floating_point())
-        all_names = list(dict(target.named_parameters())) + list(buffers)
-        kept, _ = _select(list(candidates), exclude)
-        if not kept:
-            raise ValueError("nothing to predict: `target` has no parameters left after "
-                             "`exclude`" + ("" if predict_buffers else
-                                            " (buffers are not predicted by default)") + ".")
-        first = candidates[kept[0]]
-        dtype = first.dtype if first.is_floating_point() else torch.get_default_dtype()
-        device = first.device
+        if warn_bytes is not None:
+            if isinstance(warn_bytes, bool) or not isinstance(warn_bytes, numbers.Real):
+                raise TypeError(f"`warn_bytes` must be a number of bytes or None; got "
+                                f"{type(warn_bytes).__name__}.")
+            if not warn_bytes >= 0:
+                raise ValueError(f"`warn_bytes` must be non-negative; got {warn_bytes}.")
+        size = _size(plan)
+        if warn_bytes is not None and size["bytes"] > warn_bytes:
+            # Before anything is allocated: for a target far beyond memory, this is
+            # what the user sees first.
+            warnings.warn(_size_message(size, plan, warn_bytes), PLEWarning, stacklevel=2)
+        candidates, kept = plan["candidates"], plan["kept"]
+        all_names = plan["all_names"]
+        dtype, device = plan["dtype"], plan["device"]
         generator = as_generator(seed, "seed")
 
         self.in_features = in_features

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import math
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 
@@ -21,7 +23,13 @@ from ._penalty import PENALTY_KINDS, ple_penalty
 
 __all__ = ["TrainHistory", "train_ple"]
 
-_FORMAT = "ple_stats.hyper.checkpoint/1"
+_FORMAT = "ple_stats.hyper.checkpoint/2"
+# A checkpoint file is this header line, a digest line, then the torch.save payload:
+#   b"ple_stats.hyper checkpoint\n" b"sha256:<64 hex digits of the payload>\n" payload
+_MAGIC = b"ple_stats.hyper checkpoint\n"
+_DIGEST_LINE = re.compile(rb"sha256:([0-9a-f]{64})\n")
+_HEADER_SIZE = len(_MAGIC) + len(b"sha256:") + 64 + 1
+_START_OVER = ("delete it to start over (or train with resume=False, which overwrites it)")
 _OPTIMIZERS = {
     "adam": torch.optim.Adam,
     "adamw": torch.optim.AdamW,
@@ -122,12 +130,104 @@ def _make_optimizer(optimizer, params, lr, optimizer_kwargs):
 
 
 def _save_atomic(state, path):
-    """torch.save into memory, then an atomic write of the bytes (never half a file)."""
+    """torch.save into memory, then an atomic write of header + digest + bytes (never half a file).
+
+    The sha256 digest of the payload is written before it, so that
+    :func:`_load_checkpoint` can tell a complete file from a truncated or damaged one.
+    """
     path = os.fspath(path)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     buffer = io.BytesIO()
     torch.save(state, buffer)
-    atomic_write(path, buffer.getvalue())
+    payload = buffer.getvalue()
+    header = _MAGIC + b"sha256:" + hashlib.sha256(payload).hexdigest().encode() + b"\n"
+    atomic_write(path, header + payload)
+
+
+def _load_checkpoint(path):
+    """The state saved by :func:`train_ple` in ``path``, verified against its digest.
+
+    Loads with ``weights_only=True``. A file that is empty, truncated, damaged,
+    of an older format or not a checkpoint at all raises ``ValueError`` naming
+    the file and saying how to start over.
+    """
+    path = os.fspath(path)
+    with open(path, "rb") as fh:
+        data = fh.read()
+
+    def refuse(reason):
+        return ValueError(f"`checkpoint` file {path!r} cannot be resumed: {reason}; "
+                          f"{_START_OVER}.")
+
+    if not data.startswith(_MAGIC):
+        if not data:
+            raise refuse("it is empty (0 bytes)")
+        if data.startswith(b"PK"):
+            raise refuse("it is a plain torch file without the digest header of train_ple "
+                         "checkpoints (not written by this version of train_ple)")
+        raise refuse("it does not start with the train_ple checkpoint header: it is not a "
+                     "checkpoint, or it is damaged")
+    match = _DIGEST_LINE.fullmatch(data[len(_MAGIC):_HEADER_SIZE])
+    if match is None:
+        raise refuse("its digest line is missing or damaged (the file is truncated or "
+                     "corrupted)")
+    payload = data[_HEADER_SIZE:]
+    if hashlib.sha256(payload).hexdigest().encode() != match.group(1):
+        raise refuse(f"its contents ({len(payload)} bytes) do not match the sha256 digest "
+                     f"written with them: the file is truncated or corrupted")
+    try:
+        state = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any failure means: not readable here
+        # `from None`: torch's own message would advise weights_only=False, which
+        # would run arbitrary code from the file.
+        raise refuse(f"torch cannot read its contents ({type(exc).__name__}); it may have "
+                     f"been written by another version of torch") from None
+    if not isinstance(state, dict) or state.get("format") != _FORMAT:
+        raise refuse("it does not hold a train_ple checkpoint of this version")
+    return state
+
+
+def _plain(value):
+    """``value`` reduced to what is compared between runs: numbers, str, None, containers.
+
+    Anything else (a function, a tensor) becomes its type's name, so that a
+    snapshot never holds memory addresses and loads with ``weights_only=True``.
+    """
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return f"<{type(value).__name__}>"
+
+
+# LR-scheduler state entries that are bookkeeping, not settings (the same in every
+# freshly built scheduler).
+_SCHEDULER_BOOKKEEPING = {"_step_count", "_is_initial", "_get_lr_called_within_step",
+                          "_last_lr"}
+
+
+def _settings(opt, sched):
+    """The optimiser's and the scheduler's settings at construction, as flat config entries.
+
+    Taken before any step, they hold every constructor argument (betas, momentum,
+    weight decay; step size, gamma, T_max, ...), and equal settings give equal
+    entries, so a resumed run can be compared with the saved one.
+    """
+    out = {"optimizer": f"{type(opt).__module__}.{type(opt).__qualname__}"}
+    groups = opt.state_dict()["param_groups"]
+    for i, group in enumerate(groups):
+        prefix = "optimizer" if len(groups) == 1 else f"optimizer[{i}]"
+        for key, value in group.items():
+            if key not in ("params", "lr", "initial_lr"):
+                out[f"{prefix}.{key}"] = _plain(value)
+    if sched is not None:
+        out["scheduler"] = f"{type(sched).__module__}.{type(sched).__qualname__}"
+        for key, value in sched.state_dict().items():
+            if key not in _SCHEDULER_BOOKKEEPING:
+                out[f"scheduler.{key}"] = _plain(value)
+    return out
 
 
 def train_ple(
@@ -235,14 +335,27 @@ def train_ple(
         File written atomically (temporary file, then ``os.replace``) every
         ``checkpoint_every`` epochs and after the last one. It holds the
         hypernetwork, the target's state, the optimiser, the random-generator
-        states, the epoch and the history.
+        states, the epoch, the history and the settings, saved with
+        ``torch.save`` behind a header line with the sha256 digest of those bytes.
     checkpoint_every : int, default 1
         Epochs between checkpoints.
     resume : bool, default False
         Continue from ``checkpoint`` when that file exists (start fresh when it
         does not). The continued run is identical to an uninterrupted one with the
-        same settings on the same device (tensor ``data``, or a deterministic
-        iterable).
+        same settings (tensor ``data``, or a deterministic iterable). Settings
+        that change how training continues must equal the saved ones, or
+        ``ValueError`` lists the differences: ``lam``, ``m``, ``batch_size``,
+        ``shuffle``, ``drop_last``, ``lr``, ``optimizer`` and every optimiser
+        setting (``optimizer_kwargs`` and the optimiser's defaults), the
+        scheduler's class and settings (as built, e.g. ``T_max``), ``penalty``,
+        ``detach_synthetic``, ``clip_grad_norm`` and the device type. Allowed to
+        change: ``epochs`` (train on up to the new total), ``checkpoint_every``,
+        ``progress``, and ``seed`` (unused when resuming: the random-generator
+        states come from the checkpoint). ``data``, ``task_loss`` and
+        ``sampler`` cannot be checked: pass the same ones. The file is read
+        with ``weights_only=True`` after its digest is verified; an empty,
+        truncated or damaged file raises ``ValueError`` naming it (delete it to
+        start over).
     progress : bool, optional
         Show a tqdm progress bar over epochs; default: only when stderr is a
         terminal.
@@ -258,7 +371,8 @@ def train_ple(
         For arguments of the wrong type (message names the argument).
     ValueError
         For invalid values (``lam < 0``, ``m < 1``, wrong data shape, a sampler
-        output of the wrong shape, a checkpoint from different settings).
+        output of the wrong shape, an unavailable ``device``, a checkpoint from
+        different settings, or one that is truncated or damaged).
     FloatingPointError
         If the loss or the synthetic data become NaN or infinite; the message
         names the epoch and step.
@@ -314,6 +428,9 @@ def train_ple(
         raise TypeError(f"`progress` must be None, True or False; got {progress!r}.")
     _check_data(data, hypernetwork.in_features)
     device = as_device(device)
+    if checkpoint is not None and os.path.isdir(checkpoint):
+        raise ValueError(f"`checkpoint` must be a file path; {os.fspath(checkpoint)!r} is a "
+                         f"directory.")
 
     H = hypernetwork
     target = H.target
@@ -337,27 +454,32 @@ def train_ple(
         sample_seed = int(torch.randint(0, 2**62, (), generator=shuffle_gen))
         sample_gen = torch.Generator(device=device).manual_seed(sample_seed)
 
+    # Everything that determines how training continues: a resumed run must match.
     config = {"lam": lam, "m": m, "batch_size": batch_size, "penalty": penalty,
               "detach_synthetic": bool(detach_synthetic), "shuffle": bool(shuffle),
-              "drop_last": bool(drop_last)}
+              "drop_last": bool(drop_last), "lr": lr, "clip_grad_norm": clip_grad_norm,
+              "device": device.type, **_settings(opt, sched)}
     record = {"loss": [], "task_loss": [], "penalty": []}
     start_epoch, steps = 0, 0
     if resume and checkpoint is not None and os.path.exists(checkpoint):
-        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-        if not isinstance(state, dict) or state.get("format") != _FORMAT:
-            raise ValueError(f"`checkpoint` {os.fspath(checkpoint)!r} is not a train_ple "
-                             f"checkpoint.")
-        changed = {k: (state["config"].get(k), v) for k, v in config.items()
-                   if state["config"].get(k) != v}
-        if changed:
-            raise ValueError(f"`checkpoint` was written with other settings "
-                             f"(saved, now): {changed}; resume with the same settings.")
-        H.load_state_dict(state["hypernetwork"])
-        target.load_state_dict(state["target"])
-        opt.load_state_dict(state["optimizer"])
+        state = _load_checkpoint(checkpoint)
         if (sched is None) != (state.get("scheduler") is None):
             raise ValueError("`checkpoint` was written " + ("with" if sched is None else
                              "without") + " a `scheduler`; resume with the same settings.")
+        saved = state["config"]
+        changed = {k: (saved.get(k), config.get(k)) for k in {**saved, **config}
+                   if saved.get(k) != config.get(k)}
+        if changed:
+            raise ValueError(f"`checkpoint` was written with other settings "
+                             f"(saved, now): {dict(sorted(changed.items()))}; resume with "
+                             f"the same settings (or start over with resume=False).")
+        try:
+            H.load_state_dict(state["hypernetwork"])
+            target.load_state_dict(state["target"])
+        except RuntimeError as exc:
+            raise ValueError(f"`checkpoint` holds the state of another hypernetwork or "
+                             f"target (different architecture): {exc}") from None
+        opt.load_state_dict(state["optimizer"])
         if sched is not None:
             sched.load_state_dict(state["scheduler"])
         shuffle_gen.set_state(state["shuffle_rng"])

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import warnings
 
 import pytest
 
@@ -9,7 +10,9 @@ torch = pytest.importorskip("torch")
 
 from torch import nn  # noqa: E402
 
-from ple_stats.hyper import HyperNetwork, call_batched, call_with_weights  # noqa: E402
+from ple_stats import PLEWarning  # noqa: E402
+from ple_stats.hyper import (HyperNetwork, call_batched, call_with_weights,  # noqa: E402
+                             hypernetwork_size)
 from ple_stats.hyper.examples import GaussianModel  # noqa: E402
 
 D = 3  # features of one observation fed to the hypernetwork
@@ -292,6 +295,90 @@ def test_bad_input():
         HyperNetwork(target, in_features=D, exclude=lambda name: True)
     with pytest.raises(ValueError, match=r"`head_init_std` must be non-negative"):
         HyperNetwork(target, in_features=D, head_init_std=-1.0)
+
+
+
+def test_activation_instance_is_refused_with_advice():
+    # Before: nn.ReLU() (an instance) was called with no input, a raw TypeError from forward().
+    target = _with_seed(0, TARGETS["mlp"][0])
+    with pytest.raises(TypeError, match=r"^`activation` must be a class .* got the instance "
+                                        r"ReLU\(\)\. Pass the class: activation=nn\.ReLU"):
+        HyperNetwork(target, in_features=D, activation=nn.ReLU())
+    with pytest.raises(TypeError, match=r"^`activation` must be a class"):
+        hypernetwork_size(target, D, activation=nn.Tanh())
+    with pytest.raises(TypeError, match=r"^`activation` must build a torch.nn.Module when "
+                                        r"called with no arguments; it returned builtin_function"):
+        HyperNetwork(target, in_features=D, activation=lambda: torch.relu)
+    # a class and a factory with options are fine
+    HyperNetwork(target, in_features=D, activation=nn.Tanh)
+    HyperNetwork(target, in_features=D, activation=lambda: nn.LeakyReLU(0.2))
+
+
+# architecture options of the size check: (target name, keywords)
+SIZE_CASES = [
+    ("mlp", {}),
+    ("mlp", {"hidden": (), "pooled_hidden": ()}),
+    ("mlp", {"hidden": (5,), "pooled_hidden": (7, 4)}),
+    ("cnn", {"hidden": (16, 16)}),
+    ("batchnorm", {}),
+    ("batchnorm", {"predict_buffers": True, "hidden": (4,)}),
+    ("nested", {"exclude": "decoder", "activation": nn.PReLU}),  # PReLU has a parameter
+    ("layernorm", {"hidden": (3, 6), "activation": lambda: nn.PReLU(1)}),
+]
+
+
+@pytest.mark.parametrize("name, options", SIZE_CASES)
+def test_hypernetwork_size_counts_what_the_constructor_builds(name, options):
+    target = _with_seed(0, TARGETS[name][0])
+    size = hypernetwork_size(target, D, **options)
+    H = HyperNetwork(target, in_features=D, seed=0, **options)
+    assert size["parameters"] == sum(p.numel() for p in H.parameters())
+    assert size["parameters"] == size["encoder_parameters"] + size["head_parameters"]
+    assert size["bytes"] == sum(p.numel() * p.element_size() for p in H.parameters())
+    assert size["predicted"] == H.num_predicted and size["dtype"] == torch.float32
+    assert size["activation_bytes"] is None
+    # a forward pass's intermediate tensors: linear in the number of observations
+    one = hypernetwork_size(target, D, batch_shape=(10,), **options)["activation_bytes"]
+    four = hypernetwork_size(target, D, batch_shape=(4, 10), **options)["activation_bytes"]
+    assert 0 < one and four == 4 * one
+
+
+def test_hypernetwork_size_of_a_large_target_allocates_nothing():
+    # The 4000 x 4000 linear target: 16 004 000 entries, each with a head row of 97.
+    big = nn.Linear(4000, 4000, device="meta")
+    size = hypernetwork_size(big, in_features=1)
+    encoder = (1 * 32 + 32) + (32 * 64 + 64) + (64 * 96 + 96)
+    assert size["predicted"] == size["target_parameters"] == 4000 * 4000 + 4000
+    assert size["parameters"] == encoder + 97 * size["predicted"]
+    assert size["bytes"] == 4 * size["parameters"] > 6e9
+    with pytest.raises(ValueError, match=r"`batch_shape` must be \(n,\) or \(B, n\)"):
+        hypernetwork_size(big, in_features=1, batch_shape=(1, 2, 3))
+
+
+def test_large_hypernetwork_warns_before_allocating():
+    # Before: HyperNetwork of a 4000 x 4000 linear target silently tried to allocate 6 GB.
+    # The warning must come first: made an error here, it stops the constructor, and a
+    # target on the meta device shows that nothing was allocated before it.
+    big = nn.Linear(4000, 4000, device="meta")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PLEWarning)
+        with pytest.raises(PLEWarning, match=r"^HyperNetwork would have 1,552,396,416 "
+                                             r"parameters \(5\.8 GiB as float32\), 97 times "
+                                             r"the 16,004,000 target entries"):
+            HyperNetwork(big, in_features=1)
+    # the threshold is a keyword; None never warns
+    small = _with_seed(0, TARGETS["mlp"][0])
+    with pytest.warns(PLEWarning, match=r"above warn_bytes = 1000 B.*warn_bytes=None"):
+        H = HyperNetwork(small, in_features=D, warn_bytes=1000)
+    assert H.num_predicted == 58
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PLEWarning)
+        HyperNetwork(small, in_features=D, warn_bytes=None)
+        HyperNetwork(small, in_features=D)  # default 1 GiB: far away
+    with pytest.raises(ValueError, match=r"^`warn_bytes` must be non-negative; got -1."):
+        HyperNetwork(small, in_features=D, warn_bytes=-1)
+    with pytest.raises(TypeError, match=r"^`warn_bytes` must be a number of bytes or None"):
+        HyperNetwork(small, in_features=D, warn_bytes="1GB")
 
 
 def test_call_helpers_bad_input():

@@ -1,7 +1,11 @@
 """train_ple: reduction to plain training, reproducibility, checkpoint/resume, errors."""
 
+import argparse
 import copy
+import hashlib
+import io
 import os
+import re
 
 import pytest
 
@@ -9,6 +13,7 @@ torch = pytest.importorskip("torch")
 
 from ple_stats.hyper import (HyperNetwork, TrainHistory, call_batched,  # noqa: E402
                               train_ple)
+from ple_stats.hyper._train import _load_checkpoint  # noqa: E402
 from ple_stats.hyper.examples import (GaussianModel, gaussian_nll,  # noqa: E402
                                       gaussian_sampler)
 
@@ -116,7 +121,7 @@ def test_checkpoint_resume_reproduces_uninterrupted_run(tmp_path):
     assert h_resumed.steps == h_straight.steps
     # without the saved optimiser, scheduler and generator states the run would differ
     fresh = _net(seed=123)
-    fresh.load_state_dict(torch.load(ckpt, weights_only=True)["hypernetwork"])
+    fresh.load_state_dict(_load_checkpoint(ckpt)["hypernetwork"])
     _train(fresh, epochs=2, **settings)
     assert not _same(_params(fresh), _params(straight))
 
@@ -137,7 +142,7 @@ def test_resume_after_an_interruption(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         train_ple(_net(), crashing_loss, gaussian_sampler, _data(), lam=0.1, epochs=3,
                   batch_size=32, device="cpu", seed=1, progress=False, checkpoint=ckpt)
-    assert torch.load(ckpt, weights_only=True)["epoch"] == 2
+    assert _load_checkpoint(ckpt)["epoch"] == 2
     resumed = _net(seed=99)
     hist = _train(resumed, epochs=3, seed=1, checkpoint=ckpt, resume=True)
     assert hist.resumed_from == 2
@@ -154,6 +159,133 @@ def test_resume_checks_settings(tmp_path):
     # resume=True without a checkpoint file starts fresh
     hist = _train(_net(), epochs=1, checkpoint=tmp_path / "new.pt", resume=True)
     assert hist.resumed_from == 0 and (tmp_path / "new.pt").exists()
+
+
+@pytest.mark.parametrize("change, key", [
+    ({"lr": 0.01}, "'lr': (0.001, 0.01)"),
+    ({"optimizer": "sgd"}, "'optimizer': ('torch.optim.adam.Adam', 'torch.optim.sgd.SGD')"),
+    ({"optimizer_kwargs": {"betas": (0.5, 0.9)}},
+     "'optimizer.betas': ((0.9, 0.999), (0.5, 0.9))"),
+    ({"m": 3}, "'m': (2, 3)"),
+    ({"penalty": "l2"}, "'penalty': ('l1', 'l2')"),
+    ({"batch_size": 16}, "'batch_size': (32, 16)"),
+    ({"clip_grad_norm": 1.0}, "'clip_grad_norm': (None, 1.0)"),
+    ({"shuffle": False}, "'shuffle': (True, False)"),
+    ({"scheduler": lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.9)},
+     "'scheduler.gamma': (0.5, 0.9)"),
+    ({"scheduler": lambda opt: torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.5)},
+     "'scheduler': ('torch.optim.lr_scheduler.StepLR', "
+     "'torch.optim.lr_scheduler.ExponentialLR')"),
+])
+def test_resume_refuses_every_setting_that_changes_the_continuation(tmp_path, change, key):
+    # Before, a resumed run with another lr (or optimiser, scheduler settings, ...)
+    # silently continued with the saved ones.
+    ckpt = tmp_path / "run.pt"
+    saved = dict(m=2, scheduler=_halving)
+    _train(_net(), epochs=1, checkpoint=ckpt, **saved)
+    before = ckpt.read_bytes()
+    H = _net(seed=5)
+    start = _params(H)
+    with pytest.raises(ValueError, match=r"^`checkpoint` was written with other settings "
+                                         r"\(saved, now\): \{.*" + re.escape(key)):
+        _train(H, epochs=2, checkpoint=ckpt, resume=True, **{**saved, **change})
+    # refused before anything was loaded or written
+    assert _same(_params(H), start) and ckpt.read_bytes() == before
+
+
+def test_resume_allows_what_does_not_change_the_continuation(tmp_path):
+    # epochs (the new total), checkpoint_every, progress and seed may differ
+    straight = _net()
+    _train(straight, epochs=3, seed=4)
+    ckpt = tmp_path / "run.pt"
+    _train(_net(), epochs=1, seed=4, checkpoint=ckpt)
+    resumed = _net(seed=8)
+    hist = _train(resumed, epochs=3, seed=99, checkpoint=ckpt, checkpoint_every=2,
+                  resume=True)
+    assert hist.resumed_from == 1 and _same(_params(resumed), _params(straight))
+
+
+def test_resume_refuses_another_architecture(tmp_path):
+    ckpt = tmp_path / "run.pt"
+    _train(_net(), epochs=1, checkpoint=ckpt)
+    other = HyperNetwork(GaussianModel(), in_features=D, hidden=(8, 4), seed=0)
+    with pytest.raises(ValueError, match=r"`checkpoint` holds the state of another "
+                                         r"hypernetwork or target"):
+        _train(other, epochs=2, checkpoint=ckpt, resume=True)
+
+
+def _corrupt(kind, data):
+    if kind == "truncated":
+        return data[: len(data) // 2]
+    if kind == "zero-length":
+        return b""
+    if kind == "garbage":
+        return bytes(range(256)) * 64
+    if kind == "flipped byte":  # complete length, one byte of the payload changed
+        i = len(data) - 100
+        return data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:]
+    if kind == "header only":
+        return data[:40]
+    if kind in ("valid digest, not torch", "valid digest, unsafe pickle"):
+        # intact as written, but torch refuses the payload: with weights_only=True,
+        # torch's own error advises weights_only=False, which must not reach the user
+        if kind == "valid digest, not torch":
+            payload = b"not a torch file" * 10
+        else:
+            buffer = io.BytesIO()
+            torch.save({"format": argparse.Namespace()}, buffer)
+            payload = buffer.getvalue()
+        return (b"ple_stats.hyper checkpoint\nsha256:"
+                + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
+    if kind == "plain torch file":  # what an older version wrote (no digest header)
+        buffer = io.BytesIO()
+        torch.save({"format": "ple_stats.hyper.checkpoint/1"}, buffer)
+        return buffer.getvalue()
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind", ["truncated", "zero-length", "garbage", "flipped byte",
+                                  "header only", "plain torch file",
+                                  "valid digest, not torch", "valid digest, unsafe pickle"])
+def test_corrupted_checkpoint_is_a_clear_error(tmp_path, kind):
+    # Before, a damaged file ended in torch's UnpicklingError, whose text advises
+    # weights_only=False (unsafe: it runs code from the file).
+    ckpt = tmp_path / "run.pt"
+    _train(_net(), epochs=1, checkpoint=ckpt)
+    ckpt.write_bytes(_corrupt(kind, ckpt.read_bytes()))
+    with pytest.raises(ValueError) as info:
+        _train(_net(), epochs=2, checkpoint=ckpt, resume=True)
+    text = str(info.value)
+    assert text.startswith(f"`checkpoint` file {str(ckpt)!r} cannot be resumed: ")
+    assert "delete it to start over" in text
+    assert "weights_only" not in text
+    # nothing of torch's message is chained into the traceback either
+    assert info.value.__cause__ is None
+    assert info.value.__context__ is None or info.value.__suppress_context__
+    # starting over (resume=False) overwrites the damaged file with a valid one
+    _train(_net(), epochs=1, checkpoint=ckpt)
+    assert _load_checkpoint(ckpt)["epoch"] == 1
+
+
+def test_checkpoint_file_carries_the_digest_of_its_payload(tmp_path):
+    ckpt = tmp_path / "run.pt"
+    _train(_net(), epochs=1, checkpoint=ckpt)
+    data = ckpt.read_bytes()
+    header, digest_line, payload = data.split(b"\n", 2)
+    assert header == b"ple_stats.hyper checkpoint"
+    assert digest_line == b"sha256:" + hashlib.sha256(payload).hexdigest().encode()
+    state = torch.load(io.BytesIO(payload), weights_only=True)
+    assert state["epoch"] == 1 and state["config"]["lr"] == 1e-3
+
+
+def test_unavailable_device_is_a_value_error(monkeypatch):
+    # Before: device="cuda" without CUDA gave torch's AssertionError deep inside .to().
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match=r"^`device` is 'cuda', but CUDA is not available "
+                                         r"on this machine"):
+        _train(_net(), device="cuda")
+    with pytest.raises(ValueError, match=r"^`device` must be a device that holds data"):
+        _train(_net(), device="meta")
 
 
 def test_shared_parameters_are_trained():
@@ -278,3 +410,35 @@ def test_bad_arguments():
         run(task_loss=lambda w, X: w["mu"])
     with pytest.raises(ValueError, match=r"`sampler` must return synthetic data shaped like"):
         run(sampler=lambda w, n, g: torch.zeros(n, 1))
+
+
+def test_as_device_validates_in_one_place(monkeypatch):
+    from ple_stats.hyper._checks import as_device
+
+    assert as_device("cpu") == torch.device("cpu")
+    assert as_device(torch.device("cpu")) == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert as_device(None) == torch.device("cpu")
+    for bad in ("cuda", "cuda:0", torch.device("cuda", 1)):
+        with pytest.raises(ValueError, match=r"CUDA is not available on this machine"):
+            as_device(bad)
+    with pytest.raises(ValueError, match=r"^`device` must be a device that holds data.*"
+                                         r"got 'meta'"):
+        as_device("meta")
+    with pytest.raises(ValueError, match=r"^`device` must be 'cpu' or one of \['cuda', "
+                                         r"'mps', 'xpu'\].*got 'privateuseone'"):
+        as_device("privateuseone")
+    with pytest.raises(ValueError, match=r"^`where` must name a torch device"):
+        as_device("gpu0", "where")
+    with pytest.raises(TypeError, match=r"^`device` must be None, a str"):
+        as_device(1.5)
+    # where CUDA exists, "cuda" and "cuda:N" keep working, and an index beyond the
+    # devices present is named (simulated here: the tests run without a GPU)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert as_device(None) == torch.device("cuda")
+    assert as_device("cuda") == torch.device("cuda")
+    assert as_device("cuda:1") == torch.device("cuda", 1)
+    with pytest.raises(ValueError, match=r"^`device` is 'cuda:2', but this machine has 2 "
+                                         r"CUDA device\(s\)"):
+        as_device("cuda:2")
