@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from ._gmm import GMM
+from ._simulate import _warn_absorbed, fit_runs
 from ._simulation_result import SimulationResult
 from ._validation import as_int, as_rng
 from ._warnings import ConvergenceWarning, DegenerateDataWarning
@@ -65,7 +66,10 @@ def simulate_gmm(gmm, n, generations, runs, *, estimator="mle", fit_kwargs=None,
         dict: for EM the fractions of (run, generation) fits that hit
         ``max_iter`` (``"em_not_converged"``) or ended on the variance floor
         (``"floor_hit"``); for the bootstrap PLE the fraction whose equation
-        was not solved (``"ple_not_solved"``).
+        was not solved (``"ple_not_solved"``). A chain whose samples
+        become degenerate (e.g. all points equal, so that no mixture can be
+        fitted) is frozen at its last fit from then on, recorded in
+        ``collapsed``, with a :class:`PLEWarning`; the other chains go on.
 
     Raises
     ------
@@ -118,24 +122,39 @@ def simulate_gmm(gmm, n, generations, runs, *, estimator="mle", fit_kwargs=None,
     flags = ({"em_not_converged": 0, "floor_hit": 0} if estimator == "mle" else
              {"ple_not_solved": 0} if fit_kwargs.get("method", "bootstrap") == "bootstrap"
              else {})
-    for t in range(1, generations + 1):
-        x = GMM._from_trusted(w, mu, sigma).sample(n, rng)  # (runs, n)
+    alive = np.ones(runs, dtype=bool)
+    collapsed = np.full(runs, -1)
+
+    def fit(x, rng):
         with warnings.catch_warnings():  # counted below instead
             warnings.simplefilter("ignore", ConvergenceWarning)
             warnings.simplefilter("ignore", DegenerateDataWarning)
             if estimator == "mle":
-                fit = GMM.fit_mle(x, K, **fit_kwargs)
+                res = GMM.fit_mle(x, K, **fit_kwargs)
             else:
-                fit = GMM.fit_ple(x, K, rng=rng, **fit_kwargs)
-        w, mu, sigma = (np.array(v).reshape(runs, K) for v in fit.params)
+                res = GMM.fit_ple(x, K, rng=rng, **fit_kwargs)
+        fits.append(res)
+        return np.concatenate([np.array(v).reshape(x.shape[0], K) for v in res.params], axis=-1)
+
+    for t in range(1, generations + 1):
+        x = GMM._from_trusted(w, mu, sigma).sample(n, rng)  # (runs, n)
+        fits = []
+        theta, refused = fit_runs(fit, x[alive], rng, 3 * K)
+        index = np.flatnonzero(alive)
+        collapsed[index[refused]] = t
+        alive[index[refused]] = False
+        kept = index[~refused]
+        w[kept], mu[kept], sigma[kept] = np.split(theta[~refused], 3, axis=-1)
         out[:, t] = np.concatenate([w, mu, sigma], axis=-1)
-        if estimator == "mle":
-            flags["em_not_converged"] += int(np.count_nonzero(~fit.info["converged"]))
-            flags["floor_hit"] += int(np.count_nonzero(fit.info["floor_hit"]))
-        elif fit.info.get("residual") is not None:  # bootstrap PLE
-            flags["ple_not_solved"] += int(np.count_nonzero(~fit.info["converged"]))
+        for res in fits:  # the batch, or the runs fitted one at a time after a collapse
+            if estimator == "mle":
+                flags["em_not_converged"] += int(np.count_nonzero(~res.info["converged"]))
+                flags["floor_hit"] += int(np.count_nonzero(res.info["floor_hit"]))
+            elif res.info.get("residual") is not None:  # bootstrap PLE
+                flags["ple_not_solved"] += int(np.count_nonzero(~res.info["converged"]))
+    _warn_absorbed(np.full(runs, -1), collapsed, runs)
     options = dict(fit_kwargs)
     options["diagnostics"] = {k: v / (runs * generations) for k, v in flags.items()}
     truth = {k: [float(v) for v in getattr(gmm.params, k)] for k in gmm.Params._fields}
     return SimulationResult(trajectories=out, param_names=names, family="GMM", truth=truth,
-                            n=n, estimator=estimator, options=options)
+                            n=n, estimator=estimator, options=options, collapsed=collapsed)

@@ -80,12 +80,15 @@ class _Estimator:
                 raise ValueError(f"{label} returned `{name}` of shape {value.shape} for "
                                  f"data of batch shape {batch}.") from None
             constraint = family._constraints[name]
-            bad = ~(np.isfinite(value) & constraint.contains(value))
+            finite = np.isfinite(value)
+            bad = ~(finite & constraint.contains(value))
             if bad.any():
+                first = float(value[bad].flat[0])
+                rule = "it must be finite" if not np.isfinite(first) else \
+                    f"it must be {constraint.description}"
                 raise ValueError(
-                    f"{label} returned `{name}` = {value[bad].flat[0]!r} "
-                    f"({constraint.description}) for {int(np.count_nonzero(bad))} of "
-                    f"{value.size} data set(s).")
+                    f"{label} returned `{name}` = {first!r} ({rule}) for "
+                    f"{int(np.count_nonzero(bad))} of {value.size} data set(s).")
             columns.append(value)
         return np.stack(columns, axis=-1)
 
@@ -109,41 +112,34 @@ class _Spec:
     estimator: _Estimator
 
 
-def fit_runs(fit, x, rng):
+def fit_runs(fit, x, rng, k):
     """Fit every run's data, telling collapsed runs apart instead of failing the batch.
 
     ``fit(x, rng) -> (runs, k)`` is called once on the whole batch. When it
     refuses the data with a ``ValueError`` (some run's data are degenerate:
     all points equal, a zero range, ...), each run is fitted alone and those
-    that are refused are reported as collapsed.
+    that are refused are reported as collapsed. (A configuration that every
+    data set would fail is caught before the simulation starts, on data from
+    the truth.)
 
     Returns
     -------
     theta : ndarray of shape (runs, k)
         NaN in the rows of collapsed runs.
     collapsed : ndarray of bool, shape (runs,)
-    reason : str or None
-        The error of the first collapsed run.
     """
     runs = x.shape[0]
     try:
-        return fit(x, rng), np.zeros(runs, dtype=bool), None
-    except ValueError as exc:
-        first = exc
-    rows, collapsed, reason = [], np.zeros(runs, dtype=bool), None
+        return fit(x, rng), np.zeros(runs, dtype=bool)
+    except ValueError:
+        pass
+    theta, collapsed = np.full((runs, k), np.nan), np.zeros(runs, dtype=bool)
     for r in range(runs):
         try:
-            rows.append(fit(x[r:r + 1], rng)[0])
-        except ValueError as exc:
+            theta[r] = fit(x[r:r + 1], rng)[0]
+        except ValueError:
             collapsed[r] = True
-            reason = reason or str(exc)
-            rows.append(None)
-    if collapsed.all() and runs > 1:
-        raise first  # not a degenerate run: every run is refused
-    k = next((len(row) for row in rows if row is not None), 0)
-    theta = np.array([np.full(k, np.nan) if row is None else row for row in rows]) \
-        if k else np.full((runs, 0), np.nan)
-    return theta, collapsed, reason
+    return theta, collapsed
 
 
 def _run_chunk(spec: _Spec, runs: int, seed) -> np.ndarray:
@@ -193,7 +189,7 @@ def _run_chunk(spec: _Spec, runs: int, seed) -> np.ndarray:
                 pool = np.where(finite[:, None], pool, 1.0)
         if alive.any():
             index = np.flatnonzero(alive)
-            fitted, collapsed, _ = fit_runs(spec.estimator, x[alive], rng)
+            fitted, collapsed = fit_runs(spec.estimator, x[alive], rng, k)
             if collapsed.any():
                 traj[index[collapsed], :, k + 1] = t
                 alive[index[collapsed]] = False

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -230,7 +231,7 @@ class SimulationResult:
         """
         path = os.fspath(path)
         try:
-            with np.load(path, allow_pickle=False) as data:
+            with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as data:
                 if "metadata" not in data or "trajectories" not in data:
                     raise ValueError(f"{path!r} is not a SimulationResult file.")
                 meta = json.loads(str(data["metadata"]))
@@ -238,7 +239,8 @@ class SimulationResult:
                 # versions 1 and 2 had no overflow / collapse record: none happened then
                 diverged = data["diverged"] if "diverged" in data else None
                 collapsed = data["collapsed"] if "collapsed" in data else None
-        except (OSError, EOFError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
+        except (OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error,
+                json.JSONDecodeError) as exc:
             if isinstance(exc, FileNotFoundError):
                 raise
             raise ValueError(f"cannot read the SimulationResult file {path!r}: it is truncated "

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import threading
+import time
+
 from .. import _validation
 from .optional import import_optional
 from .progress import progress_bar
@@ -10,9 +14,35 @@ __all__ = ["BACKENDS", "check_executor", "execute"]
 
 BACKENDS = ("loky", "dask")
 
-#: Seconds an idle joblib worker waits for work before it exits. Short, so that the
-#: workers of a parent killed by SIGKILL do not outlive it by more than this.
-IDLE_WORKER_TIMEOUT = 10
+#: Seconds an idle joblib worker waits for work before it exits.
+IDLE_WORKER_TIMEOUT = 60
+#: Seconds between a worker's checks that the process which started it is still there.
+ORPHAN_CHECK_INTERVAL = 1.0
+
+_watchdog = None
+
+
+def _watch_parent(parent):
+    """Exit this worker as soon as the process that started it is gone (e.g. SIGKILLed)."""
+    while True:
+        time.sleep(ORPHAN_CHECK_INTERVAL)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def _call_in_worker(parent, func, *args):
+    """Run ``func(*args)`` in a joblib worker that will not outlive the caller ``parent``.
+
+    A worker whose parent is killed with SIGKILL is not told; joblib's idle
+    timeout alone can leave it running for minutes. The first task in each
+    worker starts a daemon thread that ends the worker once it is orphaned.
+    """
+    global _watchdog
+    if _watchdog is None and os.getppid() == parent:
+        _watchdog = threading.Thread(target=_watch_parent, args=(parent,), daemon=True,
+                                     name="ple_stats-orphan-watchdog")
+        _watchdog.start()
+    return func(*args)
 
 
 def check_executor(n_jobs, backend="loky"):
@@ -91,7 +121,9 @@ def execute(func, tasks, *, n_jobs=1, backend="loky", store=None, progress=None,
             joblib = import_optional("joblib", f"n_jobs={n_jobs}")
             parallel = joblib.Parallel(n_jobs=n_jobs, return_as="generator",
                                        idle_worker_timeout=IDLE_WORKER_TIMEOUT)
-            outputs = parallel(joblib.delayed(func)(*tasks[i]) for i in todo)
+            parent = os.getpid()
+            outputs = parallel(joblib.delayed(_call_in_worker)(parent, func, *tasks[i])
+                               for i in todo)
             for i, result in zip(todo, outputs):
                 finish(i, result)
     finally:

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -13,6 +14,7 @@ import numpy as np
 from .. import Exponential, Gaussian, Geometric, Laplace, Pareto, Uniform
 from .._simulate import simulate
 from .._simulation_result import SimulationResult
+from .._warnings import PLEWarning
 from ._io import save_figure, write_csv, write_json
 
 __all__ = ["MADNESS_PANELS", "reproduce_madness", "reproduce_gaussian_std"]
@@ -64,7 +66,10 @@ def _run(dist, n, generations, runs, estimator, fixed, fit_kwargs, seed, n_jobs,
     tag = f"{tag}-{hashlib.sha256(settings.encode()).hexdigest()[:12]}"
     path = os.path.join(out_dir, "data", f"{tag}.npz")
     if os.path.exists(path):
-        return SimulationResult.load(path)
+        try:
+            return SimulationResult.load(path)
+        except ValueError as exc:  # truncated or corrupted: recompute it (from the checkpoint)
+            warnings.warn(f"{exc} It is recomputed.", PLEWarning, stacklevel=3)
     sim = simulate(dist, n=n, generations=generations, runs=runs, estimator=estimator,
                    fixed=fixed, fit_kwargs=fit_kwargs or None,
                    rng=np.random.SeedSequence(seed), n_jobs=n_jobs,
@@ -85,7 +90,7 @@ def _rows(sim, tag, param):
     return rows
 
 
-def reproduce_madness(out="results/madness", *, runs=None, generations=100, m=None,
+def reproduce_madness(out="results/madness", *, runs=None, generations=None, m=None,
                       quick=False, n_jobs=1, seed=0, progress=None):
     """Figure 4: MLE vs PLE refitted on their own samples, six families.
 
@@ -102,13 +107,17 @@ def reproduce_madness(out="results/madness", *, runs=None, generations=100, m=No
         Output directory (created); simulations are cached and checkpointed
         under it, so an interrupted run resumes.
     runs : int, optional
-        Runs per family (default: the paper's, 100 or 1000).
-    generations : int
-        Generations after the truth (the paper does not say; 100).
+        Runs per family (default: the paper's, 100 or 1000; quick: 50).
+    generations : int, optional
+        Generations after the truth (the paper does not say; default 100;
+        quick: 15).
     m : int, optional
-        Synthetic data sets of the bootstrap PLE (default 100).
+        Synthetic data sets of the bootstrap PLE, at least 2 (default 100;
+        quick: 20).
     quick : bool
         A small version (50 runs, 15 generations, m = 20) that runs in seconds.
+        It changes the defaults only: ``runs``, ``generations`` and ``m`` given
+        explicitly are used as given.
     n_jobs : int
         Worker processes per simulation.
     seed : int
@@ -122,10 +131,14 @@ def reproduce_madness(out="results/madness", *, runs=None, generations=100, m=No
         Paths of the written files.
     """
     from .._result import import_matplotlib
+    from .._validation import as_int
 
+    # quick changes the defaults only; an explicit value always wins
+    runs = (50 if quick else None) if runs is None else as_int(runs, "runs", minimum=1)
+    generations = ((15 if quick else 100) if generations is None
+                   else as_int(generations, "generations", minimum=1))
+    m = (20 if quick else None) if m is None else as_int(m, "m", minimum=2)
     plt = import_matplotlib()
-    if quick:
-        runs, generations, m = runs or 50, min(generations, 15), m or 20
     os.makedirs(os.path.join(out, "data"), exist_ok=True)
     started = time.perf_counter()
     sims, rows, timings = {}, [], {}
@@ -172,13 +185,15 @@ def reproduce_madness(out="results/madness", *, runs=None, generations=100, m=No
     return paths
 
 
-def reproduce_gaussian_std(out="results/gaussian-std", *, runs=100, generations=100, n=20,
+def reproduce_gaussian_std(out="results/gaussian-std", *, runs=None, generations=None, n=20,
                            quick=False, n_jobs=1, seed=0, progress=None):
     """Figure 5: the Gaussian standard deviation under MLE, PLE ("variance") and PLE ("sigma").
 
-    Standard normal truth, analytic estimators, ``runs`` runs. The paper's
-    PLE is unbiased for the variance; the ``"sigma"`` parametrisation, unbiased
-    for the standard deviation, is shown beside it.
+    Standard normal truth, analytic estimators, ``runs`` runs (default 100)
+    over ``generations`` generations (default 100). The paper's PLE is unbiased
+    for the variance; the ``"sigma"`` parametrisation, unbiased for the
+    standard deviation, is shown beside it. ``quick=True`` changes the defaults
+    to 50 runs and 15 generations; values given explicitly are used as given.
 
     Returns
     -------
@@ -186,10 +201,13 @@ def reproduce_gaussian_std(out="results/gaussian-std", *, runs=100, generations=
         Paths of the written files.
     """
     from .._result import import_matplotlib
+    from .._validation import as_int
 
+    # quick changes the defaults only; an explicit value always wins
+    runs = (50 if quick else 100) if runs is None else as_int(runs, "runs", minimum=1)
+    generations = ((15 if quick else 100) if generations is None
+                   else as_int(generations, "generations", minimum=1))
     plt = import_matplotlib()
-    if quick:
-        runs, generations = min(runs, 50), min(generations, 15)
     os.makedirs(os.path.join(out, "data"), exist_ok=True)
     variants = {
         "mle": ("mle", {}),
