@@ -244,7 +244,10 @@ def simulate(dist, n, generations=100, runs=1000, *, estimator="ple", fixed=None
         streams: part of what determines the result).
     checkpoint : str or path, optional
         Directory where finished chunks are saved as they complete; a run
-        restarted with the same arguments skips them.
+        restarted with the same arguments skips them and gives the same
+        result. A directory (or a chunk file) written with other arguments
+        is refused; a damaged chunk is recomputed with a warning (see the
+        user guide, "What resuming guarantees").
     progress : bool, optional
         Show a progress bar (tqdm) over chunks; default: when stderr is a
         terminal.
@@ -253,6 +256,16 @@ def simulate(dist, n, generations=100, runs=1000, *, estimator="ple", fixed=None
     -------
     SimulationResult
         ``trajectories`` of shape ``(runs, generations + 1, n_params)``.
+        Runs whose data became degenerate (collapse) or whose samples
+        overflowed are frozen at their last value from then on and recorded
+        in ``collapsed`` and ``diverged``, with a :class:`PLEWarning`; the
+        other runs go on.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad arguments, or a callable ``estimator`` whose result is not a fit
+        of the simulated family with one finite, in-domain value per run.
 
     Examples
     --------
