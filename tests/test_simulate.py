@@ -15,15 +15,15 @@ import pytest
 from ple_stats import (Exponential, Gaussian, Geometric, Laplace, SimulationResult, Uniform,
                        simulate)
 
-matplotlib = pytest.importorskip("matplotlib")
-matplotlib.use("Agg")
 
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
+@pytest.fixture
+def plt():
+    """matplotlib's pyplot for the plotting tests only (the rest runs without matplotlib)."""
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    yield plt
     plt.close("all")
 
 
@@ -430,7 +430,7 @@ def test_load_of_a_file_without_the_diverged_array(tmp_path):
     assert np.all(sim.diverged == -1) and sim.trajectories.shape == (2, 3, 1)
 
 
-def test_plot_returns_axes_with_the_theory_overlaid():
+def test_plot_returns_axes_with_the_theory_overlaid(plt):
     import matplotlib.axes
 
     sim = simulate(UNIFORM, n=20, generations=10, runs=50, estimator="mle", fixed={"low": 0.0},
@@ -453,9 +453,7 @@ def test_plot_returns_axes_with_the_theory_overlaid():
     assert not any(np.allclose(y, theory, rtol=1e-12) for y in ys)
 
 
-def test_plot_on_given_axes_without_theory_for_geometric():
-    import matplotlib.pyplot as plt
-
+def test_plot_on_given_axes_without_theory_for_geometric(plt):
     fig, ax = plt.subplots()
     sim = simulate(Geometric(p=0.5), n=5, generations=3, runs=10, rng=0, progress=False)
     out = sim.plot("p", ax=ax, label="PLE", color="tab:blue")
