@@ -1,11 +1,32 @@
-"""The ``ple-stats`` command line: reproductions of the paper's experiments and a demo."""
+"""The ``ple-stats`` command line: reproductions of the paper's experiments and a demo.
+
+Exit codes: 0 on success; 2 for a usage error (an unknown option or value, an option
+that does not apply to the chosen reproduction, a bad ``--out``, or an invalid value
+found by the reproduction itself), with a one-line ``ple-stats: error: ...`` on stderr.
+
+Which options apply to which reproduction, and what each becomes in the reproduction's
+function, is one table (``_OPTIONS``); the ``reproduce`` parser, its help and the
+checks are generated from it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
+import tempfile
+from dataclasses import dataclass, field
 
 __all__ = ["main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argparse errors in the same form as ours: ``ple-stats: error: ...``, exit code 2."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"ple-stats: error: {message}\n")
 
 
 def _demo(args):
@@ -39,69 +60,209 @@ def _demo(args):
     return 0
 
 
+# --------------------------------------------------------------------------- the table
+
+#: name -> (function of ple_stats.experiments, help)
+_REPRODUCTIONS = {
+    "madness": ("reproduce_madness", "Figure 4 (six families)"),
+    "gaussian-std": ("reproduce_gaussian_std", "Figure 5"),
+    "gmm": ("reproduce_gmm", "Figure 3 (unbalanced Gaussian mixture)"),
+    "fairness": ("reproduce_fairness", "Table 1 (VAE vs Hyper-VAE, needs torch)"),
+    "deep-madness": ("reproduce_deep_madness", "Figure 2 analogue (needs torch)"),
+}
+_EVERY = tuple(_REPRODUCTIONS)
+_TORCH = ("fairness", "deep-madness")
+
+
+def _every(keyword):
+    return {name: keyword for name in _EVERY}
+
+
+def _at_least(minimum):
+    def check(value, name, keyword):
+        if value < minimum:
+            return f"must be at least {minimum}; got {value}."
+        return None
+    return check
+
+
+def _check_runs(value, name, keyword):
+    # gmm: a standard error over seeds needs two of them
+    return _at_least(2 if name == "gmm" else 1)(value, name, keyword)
+
+
+def _check_m(value, name, keyword):
+    # the bootstrap PLE needs m >= 2 synthetic data sets; the hypernetwork's m >= 1
+    return _at_least(1 if keyword == "hyper_m" else 2)(value, name, keyword)
+
+
+def _check_n_jobs(value, name, keyword):
+    if value == 0 or value < -1:
+        return f"must be a positive number of worker processes or -1 (all cores); got {value}."
+    return None
+
+
+def _check_ratios(values, name, keyword):
+    for r in values:
+        if not (math.isfinite(r) and r >= 1):
+            return f"must be imbalance ratios >= 1 (majority : minority); got {r:g}."
+    if len(set(values)) != len(values):
+        return f"must not repeat; got {' '.join(f'{r:g}' for r in values)}."
+    return None
+
+
+def _check_models(values, name, keyword):
+    if len(set(values)) != len(values):
+        return f"must not repeat; got {' '.join(values)}."
+    return None
+
+
+def _gmm_m_keyword(args):
+    # --m is the bootstrap's m, or the hypernetwork's when that is the only method
+    return "hyper_m" if args.method == "hypernetwork" else "m"
+
+
+def _methods(value):
+    return ("bootstrap", "hypernetwork") if value == "both" else (value,)
+
+
+@dataclass(frozen=True)
+class _Option:
+    """One option of ``reproduce``: its flag, help, and where it applies.
+
+    ``keywords`` maps each reproduction the option applies to onto the keyword of
+    its function (or a callable ``args -> keyword``); a reproduction absent from it
+    refuses the option. An option left out on the command line is not passed at
+    all, so the function's default applies (and ``--quick`` changes only defaults).
+    """
+
+    flag: str
+    help: str
+    keywords: dict
+    parse: dict = field(default_factory=dict)
+    check: object = None    # (value, reproduction, keyword) -> problem or None
+    convert: object = None  # value -> what the function receives
+
+    @property
+    def dest(self):
+        return self.flag.lstrip("-").replace("-", "_")
+
+
+_OPTIONS = (
+    _Option("--out", "output directory (default results/NAME)", _every("out"),
+            {"metavar": "DIR"}),
+    _Option("--runs", "madness, gaussian-std: runs per simulation (default: the paper's); "
+                      "gmm: data sets per cell; fairness, deep-madness: training seeds",
+            {"madness": "runs", "gaussian-std": "runs", "gmm": "seeds", "fairness": "seeds",
+             "deep-madness": "seeds"}, {"type": int, "metavar": "N"}, _check_runs),
+    _Option("--generations", "generations (default 100; deep-madness: 5)",
+            {"madness": "generations", "gaussian-std": "generations",
+             "deep-madness": "generations"}, {"type": int, "metavar": "G"}, _at_least(1)),
+    _Option("--m", "synthetic data sets of the bootstrap PLE (at least 2); with gmm "
+                   "--method hypernetwork alone, the hypernetwork's m",
+            {"madness": "m", "gmm": _gmm_m_keyword}, {"type": int, "metavar": "M"}, _check_m),
+    _Option("--method", "the PLE method(s) of the heat map (default bootstrap; hypernetwork "
+                        "needs torch)",
+            {"gmm": "methods"}, {"choices": ["bootstrap", "hypernetwork", "both"]},
+            convert=_methods),
+    _Option("--ratios", "imbalance ratios, each >= 1 (default 2 5 10 20)",
+            {"fairness": "ratios"}, {"type": float, "nargs": "+", "metavar": "R"},
+            _check_ratios, tuple),
+    _Option("--steps", "optimiser steps per training", {k: "steps" for k in _TORCH},
+            {"type": int, "metavar": "S"}, _at_least(1)),
+    _Option("--models", "the models, among vae, hyper-vae and hyper-vae-mle (the Hyper-VAE "
+                        "with lambda = 0, the ablation); default vae hyper-vae",
+            {k: "models" for k in _TORCH},
+            {"nargs": "+", "choices": ["vae", "hyper-vae", "hyper-vae-mle"],
+             "metavar": "MODEL"},
+            _check_models, tuple),
+    _Option("--device", "torch device (default: cuda if available, else cpu)",
+            {k: "device" for k in _TORCH}, {"metavar": "DEVICE"}),
+    _Option("--quick", "a small version that runs in seconds; it changes only the defaults "
+                       "of the options not given", _every("quick"), {"action": "store_true"}),
+    _Option("--n-jobs", "worker processes (default 1; -1: all cores)", _every("n_jobs"),
+            {"type": int, "metavar": "J"}, _check_n_jobs),
+    _Option("--seed", "root seed (default 0)", _every("seed"), {"type": int, "metavar": "S"},
+            _at_least(0)),
+    _Option("--no-progress", "hide progress bars", _every("progress"),
+            {"action": "store_true"}, convert=lambda value: False),
+)
+
+
+def _applies_to(option):
+    names = [n for n in _EVERY if n in option.keywords]
+    quoted = [f"`reproduce {n}`" for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+def _check_out(out):
+    """Refuse an ``--out`` that cannot be a writable directory, before any work."""
+    path = os.path.normpath(out)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ValueError(f"--out {out!r} is an existing file, not a directory; choose "
+                         f"another --out.")
+    parent = path
+    while parent and not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    parent = parent or os.curdir
+    if not os.path.isdir(parent):
+        raise ValueError(f"--out {out!r} cannot be created: {parent!r} is a file, not a "
+                         f"directory; choose another --out.")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {out!r} is not writable: no write permission in "
+                         f"{parent!r}; choose another --out.")
+    try:  # what the permission bits do not tell (a read-only file system, ...)
+        os.makedirs(path, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise ValueError(f"--out {out!r} is not writable: {exc.strerror or exc}; choose "
+                         f"another --out.") from None
+
+
 def _reproduce(args):
+    name = args.name
+    kwargs = {}
+    for option in _OPTIONS:
+        value = getattr(args, option.dest)
+        if value is None or value is False:  # not given: the function's default applies
+            continue
+        if name not in option.keywords:
+            raise ValueError(f"{option.flag} does not apply to `reproduce {name}`; it "
+                             f"applies to {_applies_to(option)}.")
+        keyword = option.keywords[name]
+        keyword = keyword(args) if callable(keyword) else keyword
+        problem = option.check(value, name, keyword) if option.check else None
+        if problem:
+            raise ValueError(f"`{option.flag}` {problem}")
+        kwargs[keyword] = option.convert(value) if option.convert else value
+    out = kwargs.pop("out", None) or os.path.join("results", name)
+    _check_out(out)
+
     from . import experiments
 
-    common = dict(quick=args.quick, n_jobs=args.n_jobs, seed=args.seed,
-                  progress=False if args.no_progress else None)
-    if args.generations is not None:
-        common["generations"] = args.generations
-    if args.runs is not None:
-        common["runs"] = args.runs
-    if getattr(args, "method", None) is not None and args.name != "gmm":
-        raise ValueError(f"--method applies to `reproduce gmm` only, not {args.name!r}.")
-    if args.models is not None and args.name not in ("fairness", "deep-madness"):
-        raise ValueError(f"--models applies to `reproduce fairness` and `reproduce "
-                         f"deep-madness` only, not {args.name!r}.")
-    if args.name == "madness":
-        paths = experiments.reproduce_madness(args.out or "results/madness", m=args.m, **common)
-    elif args.name == "gaussian-std":
-        paths = experiments.reproduce_gaussian_std(args.out or "results/gaussian-std", **common)
-    elif args.name == "gmm":
-        if args.generations is not None:
-            raise ValueError("--generations does not apply to `reproduce gmm`.")
-        kwargs = {k: v for k, v in common.items() if k != "runs"}
-        if args.runs is not None:
-            kwargs["seeds"] = args.runs  # data sets per cell
-        method = args.method or "bootstrap"
-        kwargs["methods"] = (("bootstrap", "hypernetwork") if method == "both" else (method,))
-        if args.m is not None:
-            kwargs["hyper_m" if method == "hypernetwork" else "m"] = args.m
-        paths = experiments.reproduce_gmm(args.out or "results/gmm", **kwargs)
-    elif args.name in ("fairness", "deep-madness"):
-        kwargs = {"quick": args.quick, "n_jobs": args.n_jobs, "seed": args.seed,
-                  "progress": common["progress"], "device": args.device}
-        if args.runs is not None:
-            kwargs["seeds"] = args.runs  # training seeds per model (and ratio)
-        if args.steps is not None:
-            kwargs["steps"] = args.steps
-        if args.m is not None:
-            raise ValueError(f"--m does not apply to `reproduce {args.name}`.")
-        if args.models is not None:
-            kwargs["models"] = tuple(args.models)
-        if args.name == "fairness":
-            if args.generations is not None:
-                raise ValueError("--generations does not apply to `reproduce fairness`.")
-            if args.ratios is not None:
-                kwargs["ratios"] = tuple(args.ratios)
-            paths = experiments.reproduce_fairness(args.out or "results/fairness", **kwargs)
-        else:
-            if args.ratios is not None:
-                raise ValueError("--ratios does not apply to `reproduce deep-madness`.")
-            if args.generations is not None:
-                kwargs["generations"] = args.generations
-            paths = experiments.reproduce_deep_madness(args.out or "results/deep-madness",
-                                                       **kwargs)
-    else:  # pragma: no cover - argparse restricts the choices
-        raise SystemExit(f"unknown experiment {args.name!r}")
+    paths = getattr(experiments, _REPRODUCTIONS[name][0])(out, **kwargs)
     for key, value in paths.items():
         for path in value if isinstance(value, list) else [value]:
             print(f"wrote {path}")
     return 0
 
 
+def _epilog():
+    lines = ["options by reproduction (any other option is refused):"]
+    for name in _EVERY:
+        flags = [o.flag for o in _OPTIONS
+                 if name in o.keywords and len(o.keywords) < len(_EVERY)]
+        lines.append(f"  {name:<14}{' '.join(flags) if flags else '-'}")
+    common = [o.flag for o in _OPTIONS if len(o.keywords) == len(_EVERY)]
+    lines.append(f"  {'all':<14}{' '.join(common)}")
+    lines.append("an option given explicitly always wins over --quick.")
+    lines.append("exit codes: 0 success, 2 usage error (ple-stats: error: ... on stderr).")
+    return "\n".join(lines)
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ple-stats",
         description="Penalized autophagy estimation: reproductions and demos.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -112,40 +273,21 @@ def build_parser():
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(func=_demo)
 
-    rep = sub.add_parser("reproduce", help="reproduce a figure of the paper")
-    rep.add_argument("name", choices=["madness", "gaussian-std", "gmm", "fairness",
-                                      "deep-madness"],
-                     help="madness: Figure 4 (six families); gaussian-std: Figure 5; "
-                          "gmm: Figure 3 (unbalanced Gaussian mixture); fairness: Table 1 "
-                          "(VAE vs Hyper-VAE, needs torch); deep-madness: Figure 2 analogue "
-                          "(needs torch)")
-    rep.add_argument("--out", help="output directory (default results/NAME)")
-    rep.add_argument("--runs", type=int, help="runs per simulation (default: the paper's)")
-    rep.add_argument("--generations", type=int, help="generations (default 100)")
-    rep.add_argument("--m", type=int, help="synthetic data sets of the bootstrap PLE (madness, "
-                                           "gmm)")
-    rep.add_argument("--ratios", type=float, nargs="+",
-                     help="imbalance ratios (fairness; default 2 5 10 20)")
-    rep.add_argument("--steps", type=int,
-                     help="optimiser steps per training (fairness, deep-madness)")
-    rep.add_argument("--device", help="torch device (fairness, deep-madness; default: cuda "
-                                      "if available, else cpu)")
-    rep.add_argument("--method", choices=["bootstrap", "hypernetwork", "both"],
-                     help="gmm only: the PLE method(s) of the heat map (default bootstrap; "
-                          "hypernetwork needs torch); with hypernetwork alone, --m sets its m")
-    rep.add_argument("--quick", action="store_true", help="a small version that runs in seconds")
-    rep.add_argument("--models", nargs="+", choices=["vae", "hyper-vae", "hyper-vae-mle"],
-                     help="fairness, deep-madness: the models (default vae hyper-vae; "
-                          "hyper-vae-mle is the Hyper-VAE with lambda = 0, the ablation)")
-    rep.add_argument("--n-jobs", type=int, default=1, help="worker processes (-1: all cores)")
-    rep.add_argument("--seed", type=int, default=0)
-    rep.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    rep = sub.add_parser("reproduce", help="reproduce a figure of the paper",
+                         epilog=_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    rep.add_argument("name", choices=list(_REPRODUCTIONS),
+                     help="; ".join(f"{n}: {h}" for n, (_, h) in _REPRODUCTIONS.items()))
+    for option in _OPTIONS:
+        where = ("" if len(option.keywords) == len(_EVERY)
+                 else f" [{', '.join(n for n in _EVERY if n in option.keywords)}]")
+        rep.add_argument(option.flag, dest=option.dest, default=None,
+                         help=option.help + where, **option.parse)
     rep.set_defaults(func=_reproduce)
     return parser
 
 
 def main(argv=None):
-    """Entry point of ``ple-stats``."""
+    """Entry point of ``ple-stats``; returns the exit code (0, or 2 for a usage error)."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -73,7 +73,7 @@ def _chain_unit(setup, model, seed_parts, store_args):
         torch.set_num_threads(before)
 
 
-def reproduce_deep_madness(out="results/deep-madness", *, generations=5, seeds=3,
+def reproduce_deep_madness(out="results/deep-madness", *, generations=None, seeds=None,
                            models=("vae", "hyper-vae"), images=None, labels=None, steps=None,
                            batch_size=None, n_generated=None, quick=False, device=None,
                            n_jobs=1, threads=1, seed=0, progress=None):
@@ -94,10 +94,10 @@ def reproduce_deep_madness(out="results/deep-madness", *, generations=5, seeds=3
         Output directory; every generation of every chain is cached under
         ``out/cache`` as it finishes, so an interrupted run resumes (and a rerun
         with more ``generations`` continues the cached chains).
-    generations : int, default 5
-        Generations per chain (quick: 2).
-    seeds : int, default 3
-        Independent chains per model (quick: 1).
+    generations : int, optional
+        Generations per chain (default 5; quick: 2).
+    seeds : int, optional
+        Independent chains per model (default 3; quick: 1).
     models : sequence of str, default ("vae", "hyper-vae")
         As in :func:`~ple_stats.experiments.reproduce_fairness` (``"hyper-vae-mle"``
         is the λ = 0 ablation).
@@ -110,7 +110,8 @@ def reproduce_deep_madness(out="results/deep-madness", *, generations=5, seeds=3
     n_generated : int, optional
         Images generated per generation (default: as many as real images).
     quick : bool
-        A tiny version that runs in seconds.
+        A tiny version that runs in seconds. It changes the defaults only: a
+        setting given explicitly is used as given.
     device : str, optional
         ``None``: CUDA when available, else CPU.
     n_jobs : int, default 1
@@ -131,9 +132,9 @@ def reproduce_deep_madness(out="results/deep-madness", *, generations=5, seeds=3
 
     plt = import_matplotlib()
     device = _setup_torch(device)
-    if quick:
-        generations = min(generations, 2) if generations == 5 else generations
-        seeds = min(seeds, 1) if seeds == 3 else seeds
+    # quick changes the defaults only; an explicit value always wins
+    generations = (2 if quick else 5) if generations is None else generations
+    seeds = (1 if quick else 3) if seeds is None else seeds
     generations = as_int(generations, "generations", minimum=1)
     seeds = as_int(seeds, "seeds", minimum=1)
     n_jobs, _ = check_executor(n_jobs)

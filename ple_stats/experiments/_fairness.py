@@ -359,9 +359,9 @@ def _load_avg():
         return None
 
 
-def reproduce_fairness(out="results/fairness", *, ratios=(2, 5, 10, 20), seeds=3, majority=3,
+def reproduce_fairness(out="results/fairness", *, ratios=None, seeds=None, majority=3,
                        minority=6, images=None, labels=None, models=("vae", "hyper-vae"),
-                       steps=None, batch_size=None, n_generated=2000, quick=False,
+                       steps=None, batch_size=None, n_generated=None, quick=False,
                        device=None, n_jobs=1, threads=1, seed=0, progress=None):
     r"""Table 1: fairness of a VAE vs a Hyper-VAE trained with PLE on imbalanced classes.
 
@@ -388,10 +388,10 @@ def reproduce_fairness(out="results/fairness", *, ratios=(2, 5, 10, 20), seeds=3
     out : str
         Output directory; every (model, ratio, seed) unit is cached under
         ``out/cache`` as it finishes, so an interrupted run resumes.
-    ratios : sequence of float, default (2, 5, 10, 20)
-        Imbalance ratios :math:`R_I \ge 1`.
-    seeds : int, default 3
-        Seeds per (model, ratio).
+    ratios : sequence of float, optional
+        Imbalance ratios :math:`R_I \ge 1` (default (2, 5, 10, 20); quick: (2, 5)).
+    seeds : int, optional
+        Seeds per (model, ratio) (default 3; quick: 1).
     majority, minority : label, default 3 and 6
         The two classes (the paper's digits).
     images, labels : array_like, optional
@@ -404,10 +404,11 @@ def reproduce_fairness(out="results/fairness", *, ratios=(2, 5, 10, 20), seeds=3
         separates the hypernetwork from the penalty).
     steps, batch_size : int, optional
         Optimiser steps and images per step (default 2000 and 64; quick: 30 and 32).
-    n_generated : int, default 2000
-        Generated images per unit (quick: 200).
+    n_generated : int, optional
+        Generated images per unit (default 2000; quick: 200).
     quick : bool
         A tiny version (ratios (2, 5), 1 seed, 30 steps) that runs in seconds.
+        It changes the defaults only: a setting given explicitly is used as given.
     device : str, optional
         ``None``: CUDA when available, else CPU.
     n_jobs : int, default 1
@@ -443,20 +444,20 @@ def reproduce_fairness(out="results/fairness", *, ratios=(2, 5, 10, 20), seeds=3
 
     plt = import_matplotlib()
     device = _setup_torch(device)
-    seeds = as_int(seeds, "seeds", minimum=1)
+    # quick changes the defaults only; an explicit value always wins
+    seeds = as_int((1 if quick else 3) if seeds is None else seeds, "seeds", minimum=1)
     n_jobs, _ = check_executor(n_jobs)
     threads = as_int(threads, "threads", minimum=1)
-    n_generated = as_int(n_generated, "n_generated", minimum=2)
+    n_generated = as_int((200 if quick else 2000) if n_generated is None else n_generated,
+                         "n_generated", minimum=2)
     models = resolve_models(models)
     x, y, data_name = resolve_images(images, labels, "sklearn digits 8x8")
     _check_class(majority, y, "majority")
     _check_class(minority, y, "minority")
     if majority == minority:
         raise ValueError(f"`majority` and `minority` must differ; both are {majority!r}.")
-    if quick:
-        ratios = ratios if ratios != (2, 5, 10, 20) else (2, 5)
-        seeds = min(seeds, 1) if seeds == 3 else seeds
-        n_generated = min(n_generated, 200)
+    if ratios is None:
+        ratios = (2, 5) if quick else (2, 5, 10, 20)
     ratios = _check_ratios(ratios, x, y, majority, minority)
     train = training_settings(_TRAIN, _QUICK_TRAIN, quick, steps, batch_size)
     os.makedirs(out, exist_ok=True)

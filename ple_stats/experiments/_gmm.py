@@ -25,6 +25,8 @@ GMM_WEIGHTS = (0.5, 0.6, 0.7, 0.8, 0.9)
 GMM_SIZES = tuple(int(v) for v in np.round(np.geomspace(10, 1000, 7)))
 _MEANS, _SIGMAS = (0.0, 2.0), (1.0, 1.0)
 
+_FULL = {"weights": GMM_WEIGHTS, "sizes": GMM_SIZES, "seeds": 100, "m": 20, "n_iter": 12,
+         "average": 6, "tol": 1e-8, "max_iter": 5000, "epochs": 500}
 _QUICK = {"weights": (0.5, 0.7, 0.9), "sizes": (10, 100), "seeds": 8, "m": 8, "n_iter": 4,
           "average": 2, "tol": 1e-6, "max_iter": 500, "epochs": 100}
 #: The PLE methods of ``GMM.fit_ple`` that the figure can show.
@@ -118,9 +120,9 @@ def _cell_store(out, settings, grid):
                            names=[f"w{w:.3f}_n{n}" for w, n in grid])
 
 
-def reproduce_gmm(out="results/gmm", *, weights=GMM_WEIGHTS, sizes=GMM_SIZES, seeds=100,
-                  m=20, n_iter=12, average=6, tol=1e-8, max_iter=5000, var_floor=1e-6,
-                  accelerate=True, methods=("bootstrap",), lam=0.1, hyper_m=1, epochs=500,
+def reproduce_gmm(out="results/gmm", *, weights=None, sizes=None, seeds=None, m=None,
+                  n_iter=None, average=None, tol=None, max_iter=None, var_floor=1e-6,
+                  accelerate=True, methods=("bootstrap",), lam=0.1, hyper_m=1, epochs=None,
                   lr=0.01, quick=False, n_jobs=1, backend="loky", seed=0, progress=None):
     """Figure 3: KL(q_MLE || p) - KL(q_PLE || p) over weights and sample sizes.
 
@@ -140,28 +142,31 @@ def reproduce_gmm(out="results/gmm", *, weights=GMM_WEIGHTS, sizes=GMM_SIZES, se
         Output directory; finished cells are cached in ``out/cells`` (one
         JSON file each, keyed by the method and the settings), so an
         interrupted run resumes.
-    weights : sequence of float
-        Majority weights ``w`` (rows).
-    sizes : sequence of int
-        Training sizes ``n`` (columns; default 10, 22, 46, 100, 215, 464, 1000).
-    seeds : int
-        Data sets per cell (the paper: 100).
-    m, n_iter, average : int
-        Bootstrap PLE settings (see :meth:`GMM.fit_ple`).
+    weights : sequence of float, optional
+        Majority weights ``w`` (rows; default :data:`GMM_WEIGHTS`, 0.5 ... 0.9).
+    sizes : sequence of int, optional
+        Training sizes ``n`` (columns; default :data:`GMM_SIZES`, 10, 22, 46,
+        100, 215, 464, 1000).
+    seeds : int, optional
+        Data sets per cell (default 100, the paper's).
+    m, n_iter, average : int, optional
+        Bootstrap PLE settings (see :meth:`GMM.fit_ple`; default 20, 12 and 6).
     tol, max_iter, var_floor, accelerate
-        EM settings (see :meth:`GMM.fit_mle`), shared by the MLE and the
-        bootstrap PLE's inner EM; ``var_floor`` is also the hypernetwork's
-        variance floor.
+        EM settings (see :meth:`GMM.fit_mle`; default 1e-8, 5000, 1e-6, True),
+        shared by the MLE and the bootstrap PLE's inner EM; ``var_floor`` is also
+        the hypernetwork's variance floor.
     methods : sequence of {"bootstrap", "hypernetwork"}
         PLE methods to draw, each in its own files: ``gmm.*`` for the
         bootstrap, ``gmm_hypernetwork.*`` for the hypernetwork (needs torch).
     lam, hyper_m, epochs, lr
         Hypernetwork PLE settings (``lam``, ``m``, ``epochs``, ``lr`` of
-        :meth:`GMM.fit_ple` with ``method="hypernetwork"``).
+        :meth:`GMM.fit_ple` with ``method="hypernetwork"``; default 0.1, 1, 500
+        and 0.01).
     quick : bool
-        A small grid (3 weights x 2 sizes, 8 seeds, m = 8, 4 iterations, EM
-        tol 1e-6, 100 hypernetwork epochs) that runs in seconds; its numbers
-        are a smoke test, not a result.
+        A small grid (3 weights x 2 sizes, 8 seeds, m = 8, 4 iterations of
+        which 2 averaged, EM tol 1e-6 and max_iter 500, 100 hypernetwork epochs)
+        that runs in seconds; its numbers are a smoke test, not a result. It
+        changes the defaults only: a setting given explicitly is used as given.
     n_jobs : int
         Worker processes over cells (joblib); -1 for all cores.
     backend : {"loky", "dask"}
@@ -183,11 +188,13 @@ def reproduce_gmm(out="results/gmm", *, weights=GMM_WEIGHTS, sizes=GMM_SIZES, se
     """
     from .._result import import_matplotlib
 
-    if quick:
-        weights, sizes, seeds = _QUICK["weights"], _QUICK["sizes"], _QUICK["seeds"]
-        m, n_iter, average = _QUICK["m"], _QUICK["n_iter"], _QUICK["average"]
-        tol, max_iter = _QUICK["tol"], _QUICK["max_iter"]
-        epochs = _QUICK["epochs"]
+    # quick changes the defaults only; an explicit value always wins
+    defaults = _QUICK if quick else _FULL
+    weights, sizes, seeds, m, n_iter, average, tol, max_iter, epochs = (
+        defaults[name] if value is None else value for name, value in (
+            ("weights", weights), ("sizes", sizes), ("seeds", seeds), ("m", m),
+            ("n_iter", n_iter), ("average", average), ("tol", tol), ("max_iter", max_iter),
+            ("epochs", epochs)))
     weights = tuple(float(w) for w in weights)
     sizes = tuple(as_int(n, "sizes", minimum=2) for n in sizes)
     if not weights or not sizes:
