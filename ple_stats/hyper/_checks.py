@@ -144,8 +144,8 @@ def as_device(device, name="device"):
     ``"cuda:1"``, ``"mps"``, ...), an accelerator index or a ``torch.device`` must
     name a device this machine has: an unknown name, an accelerator that is not
     available (``"cuda"`` without CUDA) or an index beyond the devices present
-    raise ``ValueError`` naming ``name``. ``"meta"`` (tensors without data) is refused: nothing can be
-    computed there.
+    raise ``ValueError`` naming ``name``. ``"meta"`` (tensors without data) is
+    refused: nothing can be computed there.
     """
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
