@@ -287,11 +287,17 @@ def build_parser():
 
 
 def main(argv=None):
-    """Entry point of ``ple-stats``; returns the exit code (0, or 2 for a usage error)."""
+    """Entry point of ``ple-stats``; returns the exit code.
+
+    0 on success; 2 for a usage error or a missing optional dependency (the
+    message names the extra to install).
+    """
+    from ._lib.optional import MissingDependencyError
+
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, MissingDependencyError) as exc:
         print(f"ple-stats: error: {exc}", file=sys.stderr)
         return 2
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["EXTRAS", "import_optional", "missing_message"]
+__all__ = ["EXTRAS", "MissingDependencyError", "import_optional", "missing_message"]
 
 #: Top-level module -> (distribution name, extra of ple_stats that installs it).
 EXTRAS = {
@@ -17,6 +17,10 @@ EXTRAS = {
     "sklearn": ("scikit-learn", "experiments"),
     "statsmodels": ("statsmodels", "statsmodels"),
 }
+
+
+class MissingDependencyError(ImportError):
+    """An optional dependency of ple_stats is not installed (the message names its extra)."""
 
 
 def missing_message(module, feature):
@@ -39,9 +43,9 @@ def import_optional(module, feature):
 
     Raises
     ------
-    ImportError
-        When it is missing, with :func:`missing_message` (which names the
-        extra of ple_stats that installs it).
+    MissingDependencyError
+        (an ImportError) when it is missing, with :func:`missing_message`
+        (which names the extra of ple_stats that installs it).
     """
     try:
         return importlib.import_module(module)
@@ -49,4 +53,4 @@ def import_optional(module, feature):
         top = module.split(".")[0]
         if exc.name is not None and exc.name.split(".")[0] not in (top, "distributed"):
             raise  # the package is there but one of its own imports failed
-        raise ImportError(missing_message(module, feature)) from exc
+        raise MissingDependencyError(missing_message(module, feature), name=exc.name) from exc

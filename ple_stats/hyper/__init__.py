@@ -9,13 +9,9 @@ and :func:`train_ple` train the hypernetwork with the PLE penalty.
 This subpackage needs PyTorch; ``import ple_stats`` alone never imports it.
 """
 
-try:
-    import torch  # noqa: F401
-except ImportError as exc:  # pragma: no cover - exercised only without torch
-    raise ImportError(
-        'ple_stats.hyper needs PyTorch: pip install "ple_stats[torch]" '
-        "(or pip install torch==2.13.0)."
-    ) from exc
+from .._lib.optional import import_optional
+
+import_optional("torch", "ple_stats.hyper")
 
 from ._functional import call_batched, call_with_weights
 from ._network import HyperNetwork, hypernetwork_size
