@@ -405,3 +405,50 @@ def test_missing_torch_message():
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                          text=True).stdout
     assert 'pip install "ple_stats[torch]"' in out
+
+
+def _pinned_target():
+    g = torch.Generator().manual_seed(0)
+    target = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    with torch.no_grad():
+        for p in target.parameters():
+            p.copy_(torch.randn(p.shape, generator=g))
+    return target
+
+
+def _digest(tensors):
+    import hashlib
+    h = hashlib.sha256()
+    for t in tensors:
+        h.update(t.detach().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+# (head_init_std, sha256 of the state dict, 2.weight of the first set's prediction)
+PINNED = [
+    (0.0, "9e9fa36a83abea8864e8f666e01f5b214a66a03bb619214c9cd51011b2988879",
+     [-0.6730899, 0.8728312, 1.0553575, 0.1778437, -0.2303355, -0.3917544, 0.5432947,
+      -0.3951575, -0.4462172, 0.7440207, 1.5209795, 3.4105027, -1.5311843, -1.234135,
+      1.8197253, -0.5515287]),
+    (0.1, "e815be0eb6fa847959d01caf20373501bfcd59f87d901910063e069d72c8c19d",
+     [-0.665861, 0.8753505, 1.0442463, 0.1781679, -0.2368602, -0.3806642, 0.5567123,
+      -0.3836426, -0.4580886, 0.7385231, 1.536729, 3.4026465, -1.5196227, -1.234957,
+      1.8246726, -0.5491679]),
+]
+
+
+@pytest.mark.parametrize("std, digest, row", PINNED)
+def test_per_tensor_heads_are_pinned(std, digest, row):
+    # The default layout (chunk_size=None): the seeded initial weights are bit for bit
+    # those of the first release, and so are the outputs up to float rounding of the
+    # machine's matrix products.
+    H = HyperNetwork(_pinned_target(), in_features=3, hidden=(8, 8), pooled_hidden=(5,),
+                     head_init_std=std, seed=0)
+    assert list(H.state_dict()) == (
+        ["encoder.0.weight", "encoder.0.bias", "encoder.2.weight", "encoder.2.bias",
+         "pooled.0.weight", "pooled.0.bias"]
+        + [f"heads.{i}.{k}" for i in range(4) for k in ("weight", "bias")])
+    assert _digest(H.state_dict().values()) == digest
+    w = H(torch.randn(2, 6, 3, generator=torch.Generator().manual_seed(1)))
+    torch.testing.assert_close(w["2.weight"][0].reshape(-1), torch.tensor(row),
+                               rtol=1e-6, atol=1e-6)
