@@ -21,6 +21,7 @@ from ._gmm_simulate import simulate_gmm
 from ._geometric import Geometric
 from ._kl import kl_divergence
 from ._laplace import Laplace
+from ._multivariate_gaussian import MultivariateGaussian
 from ._pareto import Pareto
 from ._result import FitResult
 from ._scipy_route import fit_ple
@@ -39,6 +40,7 @@ __all__ = [
     "Geometric",
     "Exponential",
     "Pareto",
+    "MultivariateGaussian",
     "GMM",
     "FitResult",
     "fit_ple",

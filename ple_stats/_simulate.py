@@ -156,6 +156,8 @@ def _run_chunk(spec: _Spec, runs: int, seed) -> np.ndarray:
     frozen at its last fitted value from then on (an absorbing state) and the
     generation recorded (``SimulationResult.diverged``, ``.collapsed``).
     """
+    if getattr(spec.family, "_event_shaped", False):
+        return _run_event_chunk(spec, runs, seed)
     rng = np.random.default_rng(seed)
     family = spec.family
     k = len(spec.theta0)
@@ -195,6 +197,145 @@ def _run_chunk(spec: _Spec, runs: int, seed) -> np.ndarray:
                 alive[index[collapsed]] = False
             theta[index[~collapsed]] = fitted[~collapsed]
         traj[:, t, :k] = theta
+    return traj
+
+
+
+# --------------------------------------------------------------------------- event-shaped
+# The multivariate Gaussian's fits depend on the data only through the count, the mean
+# and the scatter matrix, and for Gaussian data those are drawn directly (independent
+# mean and Wishart scatter, by the Bartlett decomposition): no data are generated and
+# the accumulate loop keeps running sufficient statistics, not a growing pool. Every
+# covariance is held as a lower-triangular factor F (Sigma = F F^T), so sampling needs no
+# factorisation, a singular covariance is handled like any other, and log det Sigma is
+# read off the diagonal of F.
+
+
+def _merge(parts):
+    """Pool ``(count, mean, scatter factor)`` parts into one (Chan's update).
+
+    ``S = sum S_i + sum N_i (m_i - M)(m_i - M)^T``: the factors and one column per
+    part are stacked and reduced to a lower-triangular ``d x d`` factor by a QR
+    decomposition (batched over runs).
+    """
+    parts = [p for p in parts if p[0] > 0]
+    if len(parts) == 1:
+        return parts[0]
+    total = sum(p[0] for p in parts)
+    mean = sum(p[0] * p[1] for p in parts) / total
+    columns = [p[2] for p in parts]
+    columns += [np.sqrt(p[0]) * (p[1] - mean)[..., None] for p in parts]
+    return total, mean, _triangular(np.concatenate(columns, axis=-1))
+
+
+def _triangular(columns):
+    """A lower-triangular ``L`` ``(runs, d, d)`` with ``L L^T = C C^T``, ``C`` ``(runs, d, m)``."""
+    runs, d, m = columns.shape
+    r = np.linalg.qr(np.swapaxes(columns, -1, -2), mode="r")  # (runs, min(m, d), d)
+    lower = np.zeros((runs, d, d))
+    lower[..., :, :r.shape[-2]] = np.swapaxes(r, -1, -2)
+    return lower
+
+
+def event_generations(mean0, factor0, n, generations, *, mode="replace", fresh_fraction=0.0,
+                      estimator="ple", fixed_mean=None, runs=1, rng=None):
+    """The self-consuming loop of the multivariate Gaussian, one generation at a time.
+
+    Parameters
+    ----------
+    mean0 : ndarray of shape (d,)
+    factor0 : ndarray of shape (d, d)
+        A lower-triangular square root of the true covariance (its Cholesky factor).
+    n, generations, mode, fresh_fraction
+        As in :func:`simulate`.
+    estimator : {"mle", "ple"}
+        The analytic fits of :class:`~ple_stats.MultivariateGaussian`: divisor
+        ``N`` (MLE) or ``N - 1`` (PLE) of the scatter of the ``N`` points fitted
+        (``N = n``, or ``n t`` when accumulating); ``N`` for both with the mean fixed.
+    fixed_mean : ndarray of shape (d,), optional
+    runs : int
+    rng : numpy.random.Generator
+
+    Yields
+    ------
+    t, mean, factor
+        For ``t = 1 .. generations``: the fitted means ``(runs, d)`` and
+        lower-triangular covariance factors ``(runs, d, d)`` of generation ``t``.
+        A run whose fit stops being finite is frozen at its last finite fit.
+    """
+    from ._multivariate_gaussian import draw_sufficient_statistics
+
+    d = mean0.shape[-1]
+    truth_mean = np.broadcast_to(mean0, (runs, d))
+    truth_factor = np.broadcast_to(factor0, (runs, d, d))
+    mean, factor = truth_mean.copy(), truth_factor.copy()
+    n_real = int(round(fresh_fraction * n)) if mode == "fresh" else 0
+    pool = None
+    for t in range(1, generations + 1):
+        parts = []
+        if n_real:
+            parts.append((n_real, *draw_sufficient_statistics(rng, truth_mean, truth_factor,
+                                                               n_real)))
+        if n - n_real:
+            parts.append((n - n_real, *draw_sufficient_statistics(rng, mean, factor,
+                                                                   n - n_real)))
+        if mode == "accumulate" and pool is not None:
+            parts.insert(0, pool)
+        count, centre, scatter = _merge(parts)
+        previous_pool = pool
+        if mode == "accumulate":
+            pool = (count, centre, scatter)
+        if fixed_mean is not None:  # the scatter about the fixed mean: N degrees of freedom
+            shift = np.sqrt(count) * (centre - fixed_mean)[..., None]
+            scatter = _triangular(np.concatenate([scatter, shift], axis=-1))
+            new_mean, divisor = np.broadcast_to(fixed_mean, (runs, d)), count
+        else:
+            new_mean, divisor = centre, (count - 1 if estimator == "ple" else count)
+        new_factor = scatter / np.sqrt(divisor)
+        ok = np.isfinite(new_mean).all(axis=-1) & np.isfinite(new_factor).all(axis=(-2, -1))
+        if not ok.all():
+            new_mean = np.where(ok[:, None], new_mean, mean)
+            new_factor = np.where(ok[:, None, None], new_factor, factor)
+            if pool is not None and previous_pool is not None:  # keep the frozen runs' pool
+                pool = (pool[0], np.where(ok[:, None], pool[1], previous_pool[1]),
+                        np.where(ok[:, None, None], pool[2], previous_pool[2]))
+        mean, factor = new_mean, new_factor
+        yield t, mean, factor, ~ok
+
+
+def _run_event_chunk(spec: _Spec, runs: int, seed) -> np.ndarray:
+    """:func:`_run_chunk` for an event-shaped family (the same output layout).
+
+    Column ``k`` holds the generation at which a run's fit stopped being
+    finite (frozen from then on), column ``k + 1`` the first generation whose
+    fitted covariance is numerically singular (a zero on the diagonal of its
+    factor); such a run goes on, since a singular Gaussian can still be
+    sampled (in the replace loop it stays singular).
+    """
+    rng = np.random.default_rng(seed)
+    family = spec.family
+    k = len(spec.theta0)
+    d = family._dim_of(k)
+    mean0, cov0 = family._unflatten(np.array(spec.theta0), d)
+    factor0 = np.linalg.cholesky(cov0)
+    fixed = spec.estimator.fixed.get("mean")
+    traj = np.empty((runs, spec.generations + 1, k + 2))
+    traj[:, 0, :k] = spec.theta0
+    traj[:, :, k:] = -1.0
+    diverged = np.full(runs, -1)
+    singular = np.full(runs, -1)
+    for t, mean, factor, bad in event_generations(
+            mean0, factor0, spec.n, spec.generations, mode=spec.mode,
+            fresh_fraction=spec.fresh_fraction, estimator=spec.estimator.kind,
+            fixed_mean=None if fixed is None else np.asarray(fixed, dtype=float),
+            runs=runs, rng=rng):
+        cov = factor @ np.swapaxes(factor, -1, -2)
+        traj[:, t, :k] = family._flatten(mean, cov)
+        diverged[(diverged < 0) & bad] = t
+        flat = (np.diagonal(factor, axis1=-2, axis2=-1) == 0).any(axis=-1)
+        singular[(singular < 0) & flat] = t
+    traj[:, :, k] = diverged[:, None]
+    traj[:, :, k + 1] = singular[:, None]
     return traj
 
 
@@ -277,7 +418,8 @@ def simulate(dist, n, generations=100, runs=1000, *, estimator="ple", fixed=None
     >>> sim.param_names
     ('low', 'high')
     """
-    if not isinstance(dist, Distribution):
+    event = getattr(type(dist), "_event_shaped", False)
+    if not isinstance(dist, Distribution) and not event:
         raise TypeError(f"`dist` must be a ple_stats distribution such as Uniform(...); "
                         f"got {type(dist).__name__}.")
     if dist.batch_shape != ():
@@ -292,15 +434,22 @@ def simulate(dist, n, generations=100, runs=1000, *, estimator="ple", fixed=None
         raise ValueError(f"`mode` must be one of {_MODES}; got {mode!r}.")
     fresh_fraction = _as_fraction(fresh_fraction)
     family = type(dist)
-    fixed = _as_fixed(fixed, family)
     fit_kwargs = dict(fit_kwargs or {})
-    est = _make_estimator(family, estimator, fixed, fit_kwargs)
-    # Check the whole configuration once on real data before any long work.
-    probe = dist.sample(n, np.random.default_rng(0), sample_shape=(2,))
-    est(probe, np.random.default_rng(0))
+    options = {k: v for k, v in fit_kwargs.items() if isinstance(v, (str, int, float))}
+    if event:
+        fixed, est, theta0, param_names, truth = _event_setup(dist, n, estimator, fixed,
+                                                              fit_kwargs, options)
+    else:
+        fixed = _as_fixed(fixed, family)
+        est = _make_estimator(family, estimator, fixed, fit_kwargs)
+        # Check the whole configuration once on real data before any long work.
+        probe = dist.sample(n, np.random.default_rng(0), sample_shape=(2,))
+        est(probe, np.random.default_rng(0))
+        theta0 = tuple(float(v) for v in dist._values)
+        param_names = family._param_names
+        truth = dict(zip(param_names, theta0))
 
-    spec = _Spec(family, tuple(float(v) for v in dist._values), n, generations, mode,
-                 fresh_fraction, est)
+    spec = _Spec(family, theta0, n, generations, mode, fresh_fraction, est)
     seeds = _child_seeds(rng, -(-runs // chunk_size), checkpoint is not None)
     sizes = [min(chunk_size, runs - start) for start in range(0, runs, chunk_size)]
     store = None
@@ -317,25 +466,80 @@ def simulate(dist, n, generations=100, runs=1000, *, estimator="ple", fixed=None
     k = len(spec.theta0)
     trajectories = combined[..., :k]
     diverged, collapsed = (combined[:, 0, j].astype(int) for j in (k, k + 1))
-    _warn_absorbed(diverged, collapsed, runs)
+    _warn_absorbed(diverged, collapsed, runs, event)
     return SimulationResult(
         trajectories=trajectories,
         diverged=diverged,
         collapsed=collapsed,
-        param_names=family._param_names,
+        param_names=param_names,
         family=family.__name__,
-        truth=dict(zip(family._param_names, spec.theta0)),
+        truth=truth,
         n=n,
         estimator=est.label,
         fixed=tuple(fixed),
-        options={k: v for k, v in fit_kwargs.items() if isinstance(v, (str, int, float))},
+        options=options,
         mode=mode,
         fresh_fraction=fresh_fraction,
     )
 
 
-def _warn_absorbed(diverged, collapsed, runs):
+def _event_setup(dist, n, estimator, fixed, fit_kwargs, options):
+    """Validated settings of an event-shaped family (the multivariate Gaussian).
+
+    Returns ``(fixed, estimator, theta0, param_names, truth)``; records in
+    ``options`` whether a fixed mean is the truth's (the exact theory needs it).
+    """
+    family = type(dist)
+    if callable(estimator) or estimator not in ("mle", "ple"):
+        raise ValueError(f"`estimator` must be 'mle' or 'ple' for {family.__name__} (its "
+                         f"analytic fits; callables are supported for the scalar families); "
+                         f"got {estimator!r}.")
+    unknown = sorted(set(fit_kwargs) - {"method"})
+    if unknown or fit_kwargs.get("method", "analytic") != "analytic":
+        if fit_kwargs.get("method") == "bootstrap" or "penalty" in fit_kwargs:
+            raise NotImplementedError(f"{family.__name__} has only the analytic PLE; the "
+                                      "bootstrap and penalised PLE are not implemented for "
+                                      "matrix parameters.")
+        raise TypeError(f"`fit_kwargs` {sorted(fit_kwargs)} do not apply to "
+                        f"{family.__name__}; only method='analytic' does.")
+    if estimator == "mle" and fit_kwargs:
+        raise TypeError(f"`fit_kwargs` {sorted(fit_kwargs)} apply to estimator='ple' only.")
+    if fixed is None:
+        fixed = {}
+    if not isinstance(fixed, dict):
+        raise TypeError(f"`fixed` must be a dict such as {{'mean': 0.0}}; got "
+                        f"{type(fixed).__name__}.")
+    if set(fixed) - {"mean"}:
+        raise TypeError(f"`fixed` may hold only 'mean' for {family.__name__}; got "
+                        f"{sorted(fixed)}.")
+    d = dist.dim
+    mean0, cov0 = dist.params
+    # the fits check n, the fixed mean's shape and the data; a probe from the truth
+    probe = dist.sample(n, np.random.default_rng(0), sample_shape=(2,))
+    fit = family.fit_mle if estimator == "mle" else family.fit_ple
+    fit(probe, **fixed)
+    fixed_out = {}
+    if "mean" in fixed:
+        value = np.broadcast_to(np.asarray(fixed["mean"], dtype=float), (d,))
+        fixed_out["mean"] = tuple(float(v) for v in value)
+        options["mean_fixed_at_truth"] = bool(np.array_equal(value, mean0))
+    est = _Estimator(family, estimator, fixed_out, fit_kwargs)
+    theta0 = tuple(float(v) for v in family._flatten(mean0, cov0))
+    names = family._scalar_names(d)
+    return fixed_out, est, theta0, names, dict(zip(names, theta0))
+
+
+def _warn_absorbed(diverged, collapsed, runs, event=False):
     """One PLEWarning for the runs frozen by an overflow or a collapse."""
+    if event:
+        if (diverged >= 0).any() or (collapsed >= 0).any():
+            warnings.warn(
+                f"{int(np.count_nonzero(diverged >= 0))} of {runs} runs stopped being finite "
+                "(frozen at their last finite fit; SimulationResult.diverged) and "
+                f"{int(np.count_nonzero(collapsed >= 0))} reached a numerically singular "
+                "covariance (SimulationResult.collapsed; they go on, a singular Gaussian can "
+                "still be sampled).", PLEWarning, stacklevel=3)
+        return
     parts = []
     if (diverged >= 0).any():
         parts.append(f"{int(np.count_nonzero(diverged >= 0))} of {runs} runs drifted so far "

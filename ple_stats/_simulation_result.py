@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._lib.files import atomic_write
-from ._theory import exact_curves
+from ._theory import exact_curves, multivariate_gaussian_curves
 
 __all__ = ["SimulationResult"]
 
@@ -126,13 +126,138 @@ class SimulationResult:
         Geometric family). For ``estimator="ple"`` the curves are those of the
         analytic PLE; a bootstrap PLE approximates them within its Monte
         Carlo error.
+
+        For the multivariate Gaussian (replace and accumulate loops) the
+        entries are ``"mean[i]"`` and ``"cov[i,j]"`` (``{"mean": E[theta_t]}``)
+        and the three collapse summaries ``"mean_sq_error"``,
+        ``"trace_ratio"`` and ``"logdet_ratio"`` of :meth:`collapse_summary`;
+        the accumulate loop's ``"logdet_ratio"`` is an upper bound
+        (``{"upper_bound": ...}``), not an expectation (see
+        :func:`ple_stats._theory.multivariate_gaussian_curves`).
         """
+        if self.is_event_shaped:
+            return self._event_theory()
         if self.mode != "replace" or self.estimator not in ("mle", "ple"):
             return {}
         if "penalty" in self.options:
             return {}
         return exact_curves(self.family, self.truth, self.n, self.generations,
                             estimator=self.estimator, fixed=self.fixed, options=self.options)
+
+    # ------------------------------------------------------------------ event-shaped
+    @property
+    def is_event_shaped(self) -> bool:
+        """Whether the parameters are a mean vector and a covariance (MultivariateGaussian)."""
+        return self.family == "MultivariateGaussian"
+
+    @property
+    def dim(self):
+        """The dimension ``d`` of a multivariate family (None for a scalar one)."""
+        if not self.is_event_shaped:
+            return None
+        return sum(1 for name in self.param_names if name.startswith("mean["))
+
+    def _require_event(self, what):
+        if not self.is_event_shaped:
+            raise ValueError(f"{what} is defined for the multivariate Gaussian; this is a "
+                             f"simulation of {self.family}.")
+
+    def _truth_arrays(self):
+        from ._multivariate_gaussian import MultivariateGaussian
+
+        theta0 = np.array([self.truth[name] for name in self.param_names])
+        return MultivariateGaussian._unflatten(theta0, self.dim)
+
+    def means(self):
+        """Mean vectors, shape ``(runs, generations + 1, d)`` (multivariate Gaussian)."""
+        self._require_event("means()")
+        return self.trajectories[..., :self.dim]
+
+    def covariances(self, generation=None):
+        """Covariance matrices ``(runs, generations + 1, d, d)``, or ``(runs, d, d)`` of one
+        generation (multivariate Gaussian)."""
+        from ._multivariate_gaussian import MultivariateGaussian
+
+        self._require_event("covariances()")
+        traj = self.trajectories if generation is None else self.trajectories[:, generation]
+        return MultivariateGaussian._unflatten(traj, self.dim)[1]
+
+    def mean_sq_error(self):
+        """``||mu_t - mu_0||^2`` per run and generation, shape ``(runs, generations + 1)``."""
+        self._require_event("mean_sq_error()")
+        mean0, _ = self._truth_arrays()
+        return np.sum((self.means() - mean0) ** 2, axis=-1)
+
+    def trace_ratio(self):
+        """``tr Sigma_t / tr Sigma_0`` per run and generation."""
+        self._require_event("trace_ratio()")
+        d = self.dim
+        diagonal = [self.param_names.index(f"cov[{i},{i}]") for i in range(d)]
+        traces = self.trajectories[..., diagonal].sum(axis=-1)
+        return traces / traces[:, :1]
+
+    def logdet_ratio(self):
+        """``log det Sigma_t - log det Sigma_0`` per run and generation (``-inf`` where singular).
+
+        Computed one generation at a time (vectorised over runs), so the
+        ``(runs, generations + 1, d, d)`` covariances are never all in memory.
+        """
+        self._require_event("logdet_ratio()")
+        out = np.empty(self.trajectories.shape[:2])
+        for g in range(self.generations + 1):
+            sign, logdet = np.linalg.slogdet(self.covariances(g))
+            out[:, g] = np.where(sign > 0, logdet, -np.inf)
+        return out - out[:, :1]
+
+    def collapse_summary(self):
+        """Per-generation mean ± standard error of the three collapse summaries, with theory.
+
+        The quantities plotted in studies of model collapse: the squared error
+        of the mean ``||mu_t - mu_0||^2``, the trace ratio ``tr Sigma_t / tr
+        Sigma_0`` and the log-determinant ratio ``log det Sigma_t - log det
+        Sigma_0``, each averaged over runs. Columns ``theory_*`` hold the exact
+        expectations where they exist (:meth:`theory`), and
+        ``bound_logdet_ratio`` the upper bound of the accumulate loop.
+
+        Returns
+        -------
+        dict of ndarray
+            ``generation``, then for ``q`` in ``mean_sq_error``, ``trace_ratio``,
+            ``logdet_ratio``: ``q_mean``, ``q_se``, ``q_median`` and, where known,
+            ``theory_q``.
+        """
+        self._require_event("collapse_summary()")
+        table = {"generation": np.arange(self.generations + 1)}
+        theory = self.theory()
+        for name, values in (("mean_sq_error", self.mean_sq_error()),
+                             ("trace_ratio", self.trace_ratio()),
+                             ("logdet_ratio", self.logdet_ratio())):
+            table.update(_mean_se_median(name, values))
+            curves = theory.get(name, {})
+            if "mean" in curves:
+                table[f"theory_{name}"] = curves["mean"]
+            if "upper_bound" in curves:
+                table[f"bound_{name}"] = curves["upper_bound"]
+        return table
+
+    def _event_theory(self):
+        if self.estimator not in ("mle", "ple") or self.mode not in ("replace", "accumulate"):
+            return {}
+        fixed = "mean" in self.fixed
+        if fixed and not self.options.get("mean_fixed_at_truth", False):
+            return {}
+        mean0, cov0 = self._truth_arrays()
+        curves = multivariate_gaussian_curves(cov0, self.n, self.generations,
+                                              estimator=self.estimator, mode=self.mode,
+                                              mean_fixed=fixed)
+        out = {name: curves[name] for name in ("mean_sq_error", "trace_ratio", "logdet_ratio")
+               if name in curves}
+        ones = np.ones(self.generations + 1)
+        for name in self.param_names:
+            value = self.truth[name]
+            ratio = ones if name.startswith("mean[") else curves["cov_ratio"]
+            out[name] = {"mean": value * ratio}
+        return out
 
     def summary(self, param):
         """Per-generation table: generation, mean, standard error, median, theory."""
@@ -253,3 +378,16 @@ class SimulationResult:
         meta["param_names"] = tuple(meta["param_names"])
         meta["fixed"] = tuple(meta["fixed"])
         return cls(trajectories=trajectories, diverged=diverged, collapsed=collapsed, **meta)
+
+
+def _mean_se_median(name, values):
+    """``{name_mean, name_se, name_median}`` over runs (axis 0); ``nan`` where undefined."""
+    runs = values.shape[0]
+    finite = np.isfinite(values).all(axis=0)
+    with np.errstate(invalid="ignore"):
+        mean = np.where(finite, values.mean(axis=0), np.nan)
+        se = (values.std(axis=0, ddof=1) / np.sqrt(runs) if runs > 1
+              else np.zeros(values.shape[1]))
+        se = np.where(finite, se, np.nan)
+    return {f"{name}_mean": mean, f"{name}_se": se,
+            f"{name}_median": np.median(values, axis=0)}
