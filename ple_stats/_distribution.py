@@ -25,7 +25,15 @@ from typing import ClassVar
 import numpy as np
 
 from ._result import FitResult, Refit
-from ._validation import Constraint, as_data, as_int, as_param, as_rng, fmt_value
+from ._validation import (
+    Constraint,
+    as_data,
+    as_int,
+    as_param,
+    as_rng,
+    check_rng,
+    fmt_value,
+)
 
 __all__ = ["Distribution"]
 
@@ -247,7 +255,7 @@ class Distribution:
             params = cls._mle(x, fixed)
         return cls._make_result(
             params, x, fixed, "mle", {"estimator": "closed-form maximum likelihood"},
-            refit=Refit(functools.partial(cls.fit_mle, **_fixed_kwargs(fixed))),
+            refit=_ClosedFormRefit(cls.fit_mle, {}, fixed),
         )
 
     @classmethod
@@ -286,7 +294,7 @@ class Distribution:
         """
         x, fixed, options = cls._prepare_fit(x, kwargs, "fit_ple", allow_options=True)
         m = as_int(m, "m", minimum=2)
-        rng = as_rng(rng)
+        check_rng(rng)  # the Generator is built only where randomness is used
         if method is None:
             method = "analytic" if cls._has_analytic_ple and penalty is None else "bootstrap"
         if method not in _PLE_METHODS:
@@ -294,7 +302,8 @@ class Distribution:
         if penalty is not None:
             from ._penalized import fit_penalized
 
-            return fit_penalized(cls, x, fixed, options, penalty=penalty, m=m, rng=rng)
+            return fit_penalized(cls, x, fixed, options, penalty=penalty, m=m,
+                                 rng=as_rng(rng))
         if method == "analytic":
             if not cls._has_analytic_ple:
                 raise ValueError(f"{cls.__name__} has no analytic PLE; use method='bootstrap'.")
@@ -302,12 +311,11 @@ class Distribution:
             with np.errstate(divide="ignore", invalid="ignore"):  # checked in _make_result
                 params = cls._ple_analytic(x, fixed, **options)
             info = {"estimator": "closed-form PLE", **options}
-            refit = functools.partial(cls.fit_ple, method="analytic", **options,
-                                      **_fixed_kwargs(fixed))
-            return cls._make_result(params, x, fixed, "ple", info, refit=Refit(refit))
+            refit = _ClosedFormRefit(cls.fit_ple, {"method": "analytic", **options}, fixed)
+            return cls._make_result(params, x, fixed, "ple", info, refit=refit)
         from ._bootstrap import fit_bootstrap
 
-        return fit_bootstrap(cls, x, fixed, options, m=m, rng=rng)
+        return fit_bootstrap(cls, x, fixed, options, m=m, rng=as_rng(rng))
 
     # -- fitting internals ----------------------------------------------------------
     @classmethod
@@ -325,9 +333,7 @@ class Distribution:
                     f"{cls.__name__}.{caller}() got an unexpected keyword argument {key!r}; "
                     f"allowed keywords are {allowed}."
                 )
-        for key, (default, allowed) in cls._ple_options.items():
-            if not allow_options:
-                break
+        for key, (default, allowed) in (cls._ple_options.items() if allow_options else ()):
             value = options.setdefault(key, default)
             if allowed is not None and value not in allowed:
                 raise ValueError(f"`{key}` must be one of {allowed}; got {value!r}.")
@@ -339,10 +345,14 @@ class Distribution:
             )
         batch = x.shape[:-1]
         fixed = {}
-        for name in cls._param_names:  # keep constructor order
+        for name in cls._param_names if fixed_raw else ():  # keep constructor order
             if name not in fixed_raw:
                 continue
             value = as_param(fixed_raw[name], name, cls._constraints[name])
+            if not batch and value.ndim == 0:  # what broadcast_to gives, for less
+                fixed[name] = value = value.view()
+                value.flags.writeable = False
+                continue
             try:
                 fixed[name] = np.broadcast_to(value, batch)
             except ValueError:
@@ -388,6 +398,10 @@ class Distribution:
     def _make_result(cls, params, x, fixed, method, info, *, refit=None):
         """Check the fitted values, build the fitted distribution and the result."""
         batch = x.shape[:-1]
+        if not batch:
+            result = cls._make_scalar_result(params, x, fixed, method, info, refit)
+            if result is not None:
+                return result
         values = []
         for name in cls._param_names:
             value = np.asarray(fixed[name] if name in fixed else params[name], dtype=np.float64)
@@ -407,6 +421,39 @@ class Distribution:
             values.append(_frozen(value))
         dist = object.__new__(cls)
         dist._values = tuple(values)
+        cls._check_fitted_joint(dist, method)
+        info = {**info, "fixed": tuple(fixed)}
+        return FitResult._trusted(dist.params, dist, method, x.shape[-1], info, refit)
+
+    @classmethod
+    def _make_scalar_result(cls, params, x, fixed, method, info, refit):
+        """:meth:`_make_result` for one data set: the checks on Python floats.
+
+        Returns ``None`` when a value is not a float64 scalar or lies outside its
+        domain; the general path then handles it (and raises its message).
+        The stored values and the parameters are bitwise those of the general path.
+        """
+        floats = []
+        constraints = cls._constraints
+        for name in cls._param_names:
+            value = fixed[name] if name in fixed else params[name]
+            kind = type(value)
+            if not (kind is np.float64 or kind is float
+                    or (kind is np.ndarray and value.ndim == 0 and value.dtype == np.float64)):
+                return None
+            value = float(value)
+            if not constraints[name].contains_float(value):
+                return None
+            floats.append(value)
+        dist = object.__new__(cls)
+        dist._values = tuple(map(_frozen_float, floats))
+        if cls._check_joint is not Distribution._check_joint:
+            cls._check_fitted_joint(dist, method)
+        info = {**info, "fixed": tuple(fixed)}
+        return FitResult._trusted(cls.Params(*floats), dist, method, x.shape[-1], info, refit)
+
+    @classmethod
+    def _check_fitted_joint(cls, dist, method):
         try:
             dist._check_joint(*dist._values)
         except ValueError as exc:
@@ -414,9 +461,6 @@ class Distribution:
                 f"the {method.upper()} fit of {cls.__name__} gives invalid parameters ({exc}): "
                 "the data are degenerate for this estimator (e.g. all observations equal)."
             ) from None
-        info = {**info, "fixed": tuple(fixed)}
-        return FitResult(params=dist.params, dist=dist, method=method, n=x.shape[-1],
-                         info=info, refit=refit)
 
     @classmethod
     def _free_names(cls, fixed):
@@ -438,6 +482,12 @@ def _frozen(value):
     return arr
 
 
+def _frozen_float(value: float):
+    arr = np.array(value)  # a Python float gives a float64 0-d array
+    arr.flags.writeable = False
+    return arr
+
+
 def _unbox_one(value):
     arr = np.asarray(value)
     return float(arr) if arr.ndim == 0 else arr
@@ -449,6 +499,22 @@ def _unbox(values):
 
 def _fixed_kwargs(fixed):
     return {name: np.asarray(value) for name, value in fixed.items()}
+
+
+class _ClosedFormRefit(Refit):
+    """The refit of a closed-form fit: ``fit(x, **options, **fixed)``.
+
+    The ``functools.partial`` is built on first use, so a fit whose refit is
+    never called does not pay for it.
+    """
+
+    def __init__(self, fit, options, fixed):
+        self.fit, self.options, self.fixed = fit, options, fixed
+        self.random = False
+
+    @property
+    def func(self):
+        return functools.partial(self.fit, **self.options, **_fixed_kwargs(self.fixed))
 
 
 def _rebuild(cls, values):

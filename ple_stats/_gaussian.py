@@ -157,7 +157,7 @@ class Gaussian(Distribution):
     @classmethod
     def _mle(cls, x, fixed):
         n = x.shape[-1]
-        mu = fixed["mu"] if "mu" in fixed else x.sum(axis=-1) / n
+        mu = fixed["mu"] if "mu" in fixed else np.add.reduce(x, axis=-1) / n
         if "sigma" in fixed:
             return {"mu": mu}
         return {"mu": mu, "sigma": np.sqrt(cls._sum_sq(x, mu) / n)}
@@ -172,6 +172,6 @@ class Gaussian(Distribution):
             if parametrization == "sigma":  # E sqrt(chi2_n / n) = c4(n + 1)
                 sigma = sigma / c4(n + 1.0)
             return {"sigma": sigma}
-        mu = x.sum(axis=-1) / n
+        mu = np.add.reduce(x, axis=-1) / n
         s = np.sqrt(cls._sum_sq(x, mu) / (n - 1))
         return {"mu": mu, "sigma": s / c4(n) if parametrization == "sigma" else s}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._distribution import Distribution
-from ._validation import UNIT_INTERVAL, as_int
+from ._validation import UNIT_INTERVAL, all_true, as_int
 from ._warnings import ConvergenceWarning
 
 __all__ = ["Geometric", "geometric_binding"]
@@ -206,13 +206,12 @@ class Geometric(Distribution):
 
     @classmethod
     def _check_data(cls, x, fixed):
-        bad = (x < 1) | (x != np.floor(x))
-        if bad.any():
-            cls._out_of_support(x, bad, "integers >= 1")
+        if not (all_true(np.minimum.reduce(x, axis=-1) >= 1) and all_true(np.floor(x) == x)):
+            cls._out_of_support(x, (x < 1) | (x != np.floor(x)), "integers >= 1")
 
     @classmethod
     def _mle(cls, x, fixed):
-        return {"p": x.shape[-1] / x.sum(axis=-1)}
+        return {"p": x.shape[-1] / np.add.reduce(x, axis=-1)}
 
     @classmethod
     def _ple_analytic(cls, x, fixed):

@@ -173,7 +173,7 @@ class Laplace(Distribution):
         mu = fixed["mu"] if "mu" in fixed else median(x)
         if "b" in fixed:
             return {"mu": mu}
-        return {"mu": mu, "b": np.abs(x - mu[..., None]).sum(axis=-1) / x.shape[-1]}
+        return {"mu": mu, "b": np.add.reduce(np.abs(x - mu[..., None]), axis=-1) / x.shape[-1]}
 
     @classmethod
     def _ple_analytic(cls, x, fixed):

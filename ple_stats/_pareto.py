@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._distribution import Distribution
-from ._validation import POSITIVE, fmt_value
+from ._validation import POSITIVE, all_true, fmt_value
 
 __all__ = ["Pareto"]
 
@@ -97,13 +97,11 @@ class Pareto(Distribution):
 
     @classmethod
     def _check_data(cls, x, fixed):
-        bad = x <= 0
-        if bad.any():
-            cls._out_of_support(x, bad, "positive values")
-        if "xm" in fixed:
-            bad = x < fixed["xm"][..., None]
-            if bad.any():
-                cls._out_of_support(x, bad, "below the fixed `xm`")
+        low = np.minimum.reduce(x, axis=-1)  # one reduction; the masks only on failure
+        if not all_true(low > 0):
+            cls._out_of_support(x, x <= 0, "positive values")
+        if "xm" in fixed and not all_true(low >= fixed["xm"]):
+            cls._out_of_support(x, x < fixed["xm"][..., None], "below the fixed `xm`")
 
     @classmethod
     def _min_n(cls, kind, fixed, options):
@@ -118,7 +116,7 @@ class Pareto(Distribution):
 
     @classmethod
     def _mle(cls, x, fixed):
-        xm = fixed["xm"] if "xm" in fixed else x.min(axis=-1)
+        xm = fixed["xm"] if "xm" in fixed else np.minimum.reduce(x, axis=-1)
         if "b" in fixed:
             return {"xm": xm}
         return {"b": x.shape[-1] / cls._log_excess(x, xm), "xm": xm}
@@ -128,7 +126,7 @@ class Pareto(Distribution):
         n = x.shape[-1]
         if "xm" in fixed:
             return {"b": (n - 1) / cls._log_excess(x, fixed["xm"])}
-        low = x.min(axis=-1)
+        low = np.minimum.reduce(x, axis=-1)
         b = fixed["b"] if "b" in fixed else (n - 2) / cls._log_excess(x, low)
         nb = n * b
         if not np.all(nb > 1):

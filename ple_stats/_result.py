@@ -75,6 +75,18 @@ class FitResult:
     """The estimator as a callable ``x -> FitResult`` (same options and fixed
     parameters); used for parametric-bootstrap uncertainty."""
 
+    @classmethod
+    def _trusted(cls, params, dist, method, n, info, refit=None):
+        """Build from trusted values without the frozen dataclass's ``__init__``.
+
+        Same object (fields, equality, pickling, immutability) for a fraction
+        of the cost, which matters for the single closed-form fits.
+        """
+        self = object.__new__(cls)
+        self.__dict__.update(params=params, dist=dist, method=method, n=n, info=info,
+                             refit=refit)
+        return self
+
     @property
     def batch_shape(self) -> tuple:
         """Shape of the batch of data sets that was fitted (``()`` for 1-D data)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._distribution import Distribution
-from ._validation import REAL, fmt_value
+from ._validation import REAL, all_true, fmt_value
 
 __all__ = ["Uniform"]
 
@@ -64,7 +64,7 @@ class Uniform(Distribution):
         super().__init__(low=low, high=high)
 
     def _check_joint(self, low, high):
-        if not np.all(low < high):
+        if not all_true(low < high):
             raise ValueError(f"`low` must be smaller than `high`; got low={fmt_value(low)}, "
                              f"high={fmt_value(high)}.")
 
@@ -95,14 +95,11 @@ class Uniform(Distribution):
 
     @classmethod
     def _check_data(cls, x, fixed):
-        if "low" in fixed:
-            bad = x < fixed["low"][..., None]
-            if bad.any():
-                cls._out_of_support(x, bad, "below the fixed `low`")
-        if "high" in fixed:
-            bad = x > fixed["high"][..., None]
-            if bad.any():
-                cls._out_of_support(x, bad, "above the fixed `high`")
+        # one reduction per fixed end; the masks only on failure
+        if "low" in fixed and not all_true(np.minimum.reduce(x, axis=-1) >= fixed["low"]):
+            cls._out_of_support(x, x < fixed["low"][..., None], "below the fixed `low`")
+        if "high" in fixed and not all_true(np.maximum.reduce(x, axis=-1) <= fixed["high"]):
+            cls._out_of_support(x, x > fixed["high"][..., None], "above the fixed `high`")
 
     @classmethod
     def _min_n(cls, kind, fixed, options):
@@ -110,12 +107,12 @@ class Uniform(Distribution):
 
     @classmethod
     def _mle(cls, x, fixed):
-        return {"low": x.min(axis=-1), "high": x.max(axis=-1)}
+        return {"low": np.minimum.reduce(x, axis=-1), "high": np.maximum.reduce(x, axis=-1)}
 
     @classmethod
     def _ple_analytic(cls, x, fixed):
         n = x.shape[-1]
-        lo, hi = x.min(axis=-1), x.max(axis=-1)
+        lo, hi = np.minimum.reduce(x, axis=-1), np.maximum.reduce(x, axis=-1)
         if "low" in fixed:
             low = fixed["low"]
             return {"high": low + (n + 1) / n * (hi - low)}
