@@ -66,7 +66,11 @@ def _mlp(sizes, activation, generator, *, dtype, device):
     return nn.Sequential(*layers)
 
 
-def _plan(target, in_features, hidden, pooled_hidden, activation, exclude, predict_buffers):
+CHUNK_OFFSETS = ("learned", "fixed")
+
+
+def _plan(target, in_features, hidden, pooled_hidden, activation, exclude, predict_buffers,
+          chunk_size=None, chunk_embedding_dim=8, chunk_hidden=32, chunk_offset="learned"):
     """Validate the architecture options and list what the hypernetwork predicts.
 
     Shared by :class:`HyperNetwork` and :func:`hypernetwork_size`, so both see the
@@ -74,6 +78,12 @@ def _plan(target, in_features, hidden, pooled_hidden, activation, exclude, predi
     ``candidates`` (name -> tensor), ``all_names``, ``dtype`` and ``device``.
     """
     check_module(target, "target")
+    chunk_size = check_positive_int(chunk_size, "chunk_size", allow_none=True)
+    chunk_embedding_dim = check_positive_int(chunk_embedding_dim, "chunk_embedding_dim")
+    chunk_hidden = check_positive_int(chunk_hidden, "chunk_hidden")
+    if chunk_offset not in CHUNK_OFFSETS:
+        raise ValueError(f"`chunk_offset` must be one of {CHUNK_OFFSETS}; got "
+                         f"{chunk_offset!r}.")
     in_features = check_positive_int(in_features, "in_features")
     if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Iterable):
         raise TypeError(f"`hidden` must be a sequence of int; got {type(hidden).__name__}.")
@@ -98,7 +108,9 @@ def _plan(target, in_features, hidden, pooled_hidden, activation, exclude, predi
     dtype = first.dtype if first.is_floating_point() else torch.get_default_dtype()
     return {"in_features": in_features, "hidden": hidden, "pooled_hidden": pooled_hidden,
             "activation": activation, "kept": kept, "candidates": candidates,
-            "all_names": all_names, "dtype": dtype, "device": first.device}
+            "all_names": all_names, "dtype": dtype, "device": first.device,
+            "chunk_size": chunk_size, "chunk_embedding_dim": chunk_embedding_dim,
+            "chunk_hidden": chunk_hidden, "chunk_offset": chunk_offset}
 
 
 def _linear_parameters(fan_in, fan_out):
@@ -109,31 +121,32 @@ def _size(plan, batch_shape=None):
     """The sizes of the hypernetwork described by ``plan`` (see :func:`hypernetwork_size`).
 
     Counted from the shapes alone; one activation module is built to count its
-    own parameters (``nn.PReLU`` has some). Heads are counted per predicted
-    tensor in :func:`_head_parameters`, the one place a change of the head layout
-    (e.g. chunked heads) has to be reflected.
+    own parameters (``nn.PReLU`` has some). The heads are counted in
+    :func:`_head_sizes`, the one place that knows their layout.
     """
     encoder = (plan["in_features"],) + plan["hidden"]
     pooled = encoder[-1:] + plan["pooled_hidden"]
     width = pooled[-1]
     n_layers = len(encoder) - 1 + len(pooled) - 1
-    per_activation = (sum(p.numel() for p in
-                          check_activation_module(plan["activation"](), "activation")
-                          .parameters()) if n_layers else 0)
+    per_activation = _activation_parameters(plan["activation"])
     body = (sum(_linear_parameters(a, b) for a, b in zip(encoder[:-1], encoder[1:]))
             + sum(_linear_parameters(a, b) for a, b in zip(pooled[:-1], pooled[1:]))
             + n_layers * per_activation)
     numels = {name: plan["candidates"][name].numel() for name in plan["kept"]}
-    heads = sum(_head_parameters(width, k) for k in numels.values())
+    predicted = sum(numels.values())
+    heads, buffers, per_set = _head_sizes(plan, width, list(numels.values()), per_activation)
     itemsize = plan["dtype"].itemsize
     target = sum(p.numel() for p in plan["candidates"].values())
     out = {
         "parameters": body + heads,
-        "bytes": (body + heads) * itemsize,
+        "bytes": (body + heads + buffers) * itemsize,
         "encoder_parameters": body,
         "head_parameters": heads,
-        "predicted": sum(numels.values()),
+        "buffers": buffers,
+        "predicted": predicted,
         "target_parameters": target,
+        "chunks": (None if plan["chunk_size"] is None
+                   else math.ceil(predicted / plan["chunk_size"])),
         "dtype": plan["dtype"],
         "activation_bytes": None,
     }
@@ -142,14 +155,51 @@ def _size(plan, batch_shape=None):
         # forward pass: each encoder layer keeps its linear output and its activation,
         # per observation; after pooling the same per set; the heads' outputs per set
         per_obs = 2 * sum(encoder[1:])
-        per_set = encoder[-1] + 2 * sum(pooled[1:]) + out["predicted"]
+        per_set = encoder[-1] + 2 * sum(pooled[1:]) + per_set
         out["activation_bytes"] = (sets * n * per_obs + sets * per_set) * itemsize
     return out
 
 
-def _head_parameters(width, numel):
-    """Parameters of the linear head predicting a tensor of ``numel`` entries from ``width``."""
-    return _linear_parameters(width, numel)
+def _activation_parameters(activation):
+    return sum(p.numel() for p in check_activation_module(activation(), "activation")
+               .parameters())
+
+
+def _head_sizes(plan, width, numels, per_activation):
+    """(parameters, buffer entries, per-set intermediate entries) of the heads.
+
+    Per-tensor heads: one ``nn.Linear(width, numel)`` per predicted tensor.
+    Chunked (``chunk_size = c``): for the ``J = ceil(P / c)`` chunks of the ``P``
+    predicted entries, a ``(J, e)`` table of chunk embeddings, the shared head
+    ``Linear(width + e, k)``, an activation and ``Linear(k, c)``, and the flat
+    ``P``-vector of initial weights (a parameter, or a buffer when
+    ``chunk_offset="fixed"``). See :class:`_ChunkedHead`.
+    """
+    predicted = sum(numels)
+    c = plan["chunk_size"]
+    if c is None:
+        return sum(_linear_parameters(width, k) for k in numels), 0, predicted
+    chunks = math.ceil(predicted / c)
+    e, k = plan["chunk_embedding_dim"], plan["chunk_hidden"]
+    heads = (chunks * e + _linear_parameters(width + e, k) + per_activation
+             + _linear_parameters(k, c))
+    learned = plan["chunk_offset"] == "learned"
+    heads += predicted if learned else 0
+    # per set: the hidden layer before and after its activation, the chunks' outputs,
+    # and the sum with the offset
+    per_set = 2 * chunks * k + chunks * c + predicted
+    return heads, (0 if learned else predicted), per_set
+
+
+def _suggest_chunk_size(plan, warn_bytes):
+    """The power of two ``chunk_size`` giving the smallest hypernetwork, and its size."""
+    predicted = sum(plan["candidates"][name].numel() for name in plan["kept"])
+    best = None
+    for power in range(4, max(5, math.ceil(math.log2(max(predicted, 2)))) + 1):
+        size = _size({**plan, "chunk_size": 2**power})
+        if best is None or size["bytes"] < best[1]["bytes"]:
+            best = (2**power, size)
+    return best
 
 
 def _batch(batch_shape):
@@ -170,14 +220,26 @@ def _format_bytes(n):
 
 def _size_message(size, plan, warn_bytes):
     width = ((plan["in_features"],) + plan["hidden"] + plan["pooled_hidden"])[-1]
+    head = (f"each needs a head row of width {width} + 1" if plan["chunk_size"] is None
+            else f"chunk_size = {plan['chunk_size']}, {size['chunks']:,} chunks")
+    dtype = str(plan["dtype"]).replace("torch.", "")
+    chunk, chunked = _suggest_chunk_size(plan, warn_bytes)
+    if chunked["bytes"] < size["bytes"]:
+        fits = ("" if chunked["bytes"] <= warn_bytes else
+                ", still above warn_bytes: predict fewer tensors as well")
+        advice = (f"Chunked heads need far fewer: chunk_size={chunk} gives "
+                  f"{chunked['parameters']:,} parameters ({_format_bytes(chunked['bytes'])} "
+                  f"with its buffers{fits}). ")
+    else:
+        advice = ""
     return (
         f"HyperNetwork would have {size['parameters']:,} parameters "
-        f"({_format_bytes(size['bytes'])} as {str(plan['dtype']).replace('torch.', '')}), "
+        f"({_format_bytes(size['bytes'])} as {dtype}), "
         f"{size['parameters'] / size['predicted']:.0f} times the {size['predicted']:,} target "
-        f"entries it predicts (each needs a head row of width {width} + 1), above "
+        f"entries it predicts ({head}), above "
         f"warn_bytes = {_format_bytes(warn_bytes)}; training with Adam needs about four "
-        f"times that. Predict fewer tensors (`exclude`), narrow the last hidden width, or "
-        f"pass warn_bytes=None to build it anyway without this warning "
+        f"times that. {advice}Predict fewer tensors (`exclude`), narrow the last hidden "
+        f"width, or pass warn_bytes=None to build it anyway without this warning "
         f"(ple_stats.hyper.hypernetwork_size gives these numbers without building).")
 
 
@@ -193,6 +255,10 @@ def hypernetwork_size(
     head_init_std: float = 0.0,
     seed: int | torch.Generator | None = None,
     warn_bytes: int | None = SIZE_WARNING_BYTES,
+    chunk_size: int | None = None,
+    chunk_embedding_dim: int = 8,
+    chunk_hidden: int = 32,
+    chunk_offset: str = "learned",
     batch_shape: int | Sequence[int] | None = None,
 ) -> dict:
     r"""The size of the :class:`HyperNetwork` that these options would build, without building it.
@@ -203,15 +269,23 @@ def hypernetwork_size(
     target's tensor shapes, so ``target`` may even live on the ``"meta"`` device
     (``nn.Linear(4000, 4000, device="meta")``).
 
-    Every predicted target entry gets a row of ``width + 1`` head parameters,
-    where ``width`` is the last of ``hidden`` (or of ``pooled_hidden``), so the
-    hypernetwork has about ``width + 1`` times as many parameters as the
-    entries it predicts: ``(96 + 1) × 16 004 000 ≈ 1.55e9`` for a 4000×4000
-    ``nn.Linear`` with the default widths (6.2 GB in float32).
+    With per-tensor heads (``chunk_size=None``) every predicted target entry
+    gets a row of ``width + 1`` head parameters, where ``width`` is the last of
+    ``hidden`` (or of ``pooled_hidden``), so the hypernetwork has about
+    ``width + 1`` times as many parameters as the entries it predicts:
+    ``(96 + 1) × 16 004 000 ≈ 1.55e9`` for a 4000×4000 ``nn.Linear`` with the
+    default widths (6.2 GB in float32). Chunked heads (``chunk_size = c``) need
+    ``P + J·e + (width + e + 1)·k + (k + 1)·c`` head parameters for ``P``
+    predicted entries in ``J = ceil(P / c)`` chunks (``e =
+    chunk_embedding_dim``, ``k = chunk_hidden``; the ``P`` are a buffer instead
+    with ``chunk_offset="fixed"``): about 1.01 times the target for the same
+    ``nn.Linear`` with ``chunk_size=2048``.
 
     Parameters
     ----------
     target, in_features, hidden, pooled_hidden, activation, exclude, predict_buffers
+        As for :class:`HyperNetwork`.
+    chunk_size, chunk_embedding_dim, chunk_hidden, chunk_offset
         As for :class:`HyperNetwork`.
     head_init_std, seed, warn_bytes
         Accepted and ignored (they do not change the size).
@@ -223,12 +297,15 @@ def hypernetwork_size(
     -------
     dict
         ``parameters`` (int, equal to ``sum(p.numel() for p in H.parameters())``),
-        ``bytes`` (their memory, in the target's floating dtype; an optimiser such
-        as Adam keeps two more copies, and training their gradients one),
-        ``encoder_parameters`` and ``head_parameters`` (the split of
-        ``parameters``), ``predicted`` (target entries predicted),
-        ``target_parameters`` (entries of all candidate tensors of the target),
-        ``dtype``, and ``activation_bytes`` (an estimate of a forward pass's
+        ``bytes`` (the memory of the parameters and buffers, in the target's
+        floating dtype; an optimiser such as Adam keeps two more copies of the
+        parameters, and training their gradients one), ``encoder_parameters`` and
+        ``head_parameters`` (the split of ``parameters``), ``buffers`` (entries of
+        the hypernetwork's buffers: the fixed offset of
+        ``chunk_offset="fixed"``, else 0), ``predicted`` (target entries
+        predicted), ``target_parameters`` (entries of all candidate tensors of
+        the target), ``chunks`` (number of chunks, None without
+        ``chunk_size``), ``dtype``, and ``activation_bytes`` (an estimate of a forward pass's
         intermediate tensors for ``batch_shape``; training keeps them for the
         backward pass; None without ``batch_shape``).
 
@@ -250,10 +327,76 @@ def hypernetwork_size(
     >>> big = torch.nn.Linear(4000, 4000, device="meta")     # nothing allocated
     >>> f"{hypernetwork_size(big, in_features=1)['parameters']:.3g}"
     '1.55e+09'
+    >>> f"{hypernetwork_size(big, in_features=1, chunk_size=2048)['parameters']:.4g}"
+    '1.615e+07'
     """
     plan = _plan(target, in_features, hidden, pooled_hidden, activation, exclude,
-                 predict_buffers)
+                 predict_buffers, chunk_size, chunk_embedding_dim, chunk_hidden, chunk_offset)
     return _size(plan, batch_shape)
+
+
+class _ChunkedHead(nn.Module):
+    r"""One shared head that predicts the flat vector of all target entries chunk by chunk.
+
+    The ``P`` predicted entries (the target's tensors flattened and concatenated
+    in their named order) are cut into ``J = ceil(P / c)`` chunks of ``c``; chunk
+    ``j`` is
+
+    .. math::
+
+        \theta_j = \theta^{(0)}_j + W_2\, a\bigl(W_1 [z, e_j] + b_1\bigr) + b_2,
+
+    with the pooled set encoding ``z``, a learned embedding ``e_j`` per chunk, a
+    shared hidden layer ``(W_1, b_1)`` of width ``k`` with activation ``a`` and a
+    shared output layer ``(W_2, b_2)`` of ``c`` outputs; the last chunk is
+    truncated to ``P``. ``bias`` holds the flat initial weights
+    :math:`\theta^{(0)}` (a parameter, or a buffer when not ``learned``), and the
+    output layer starts at zero (or small), so the untrained head outputs exactly
+    :math:`\theta^{(0)}` for every input.
+    ``W_1 [z, e_j]`` is computed as ``W_1^z z + W_1^e e_j``: the chunk part once
+    per call, whatever the number of sets.
+    """
+
+    def __init__(self, width, init, *, chunk_size, embedding_dim, hidden, activation,
+                 head_init_std, learned, generator, dtype, device):
+        super().__init__()
+        numel = init.numel()
+        self.width, self.numel, self.chunk_size = width, numel, chunk_size
+        self.num_chunks = math.ceil(numel / chunk_size)
+        self.embeddings = nn.Parameter(torch.empty(self.num_chunks, embedding_dim,
+                                                   dtype=dtype, device=device))
+        with torch.no_grad():
+            self.embeddings.normal_(0.0, 1.0, generator=generator)
+        self.hidden = _linear(width + embedding_dim, hidden, generator, dtype=dtype,
+                              device=device)
+        self.activation = check_activation_module(activation(), "activation")
+        self.out = nn.utils.skip_init(nn.Linear, hidden, chunk_size, dtype=dtype,
+                                      device=device)
+        with torch.no_grad():
+            self.out.bias.zero_()
+            if head_init_std > 0:
+                self.out.weight.normal_(0.0, head_init_std, generator=generator)
+            else:
+                self.out.weight.zero_()
+        offset = init.detach().reshape(-1).to(dtype=dtype, device=device).clone()
+        if learned:
+            self.bias = nn.Parameter(offset)
+        else:
+            self.register_buffer("bias", offset)
+
+    def forward(self, z):
+        """Flat predicted entries, shape ``z.shape[:-1] + (P,)``."""
+        weight = self.hidden.weight
+        code = nn.functional.linear(z, weight[:, :self.width], self.hidden.bias)
+        per_chunk = nn.functional.linear(self.embeddings, weight[:, self.width:])
+        hidden = self.activation(code.unsqueeze(-2) + per_chunk)      # (*batch, J, k)
+        out = self.out(hidden).flatten(-2)                           # (*batch, J * c)
+        if out.shape[-1] != self.numel:
+            out = out[..., :self.numel]
+        return out + self.bias
+
+    def extra_repr(self):
+        return f"chunk_size={self.chunk_size}, chunks={self.num_chunks}, entries={self.numel}"
 
 
 class HyperNetwork(nn.Module):
@@ -272,6 +415,25 @@ class HyperNetwork(nn.Module):
     linear head :math:`(W_k, b_k)` per target tensor. Each head's bias is the
     flattened initial value of its target tensor and its weight is zero (or small),
     so the untrained hypernetwork outputs the target's own initialisation.
+
+    Per-tensor heads hold ``width + 1`` parameters per predicted target entry
+    (97 with the default widths). With ``chunk_size = c`` one shared head
+    predicts all entries instead, ``c`` at a time (chunked heads, as
+    hypnettorch's ``ChunkedHMLP``): the flattened vector :math:`\theta` of the
+    ``P`` predicted entries (in the target's named order) is cut into
+    ``J = ceil(P / c)`` chunks, and chunk ``j`` is
+
+    .. math::
+
+        \theta_j = \theta^{(0)}_j + W_2\, a\bigl(W_1 [z, e_j] + b_1\bigr) + b_2,
+
+    with the pooled encoding :math:`z = h_2(\frac1n\sum_i h_1(x_i))`, a learned
+    chunk embedding :math:`e_j` of size ``chunk_embedding_dim``, a shared hidden
+    layer of width ``chunk_hidden`` (activation :math:`a`) and a shared output
+    layer :math:`(W_2, b_2)` of ``c`` outputs; the last chunk is truncated. The
+    offset :math:`\theta^{(0)}` is the target's flattened initial weights and
+    :math:`W_2, b_2` start at zero, so the untrained hypernetwork again outputs
+    exactly the target's initialisation. The output is the same named dict.
 
     Parameters
     ----------
@@ -322,6 +484,27 @@ class HyperNetwork(nn.Module):
         never warns. The heads hold ``width + 1`` parameters per predicted target
         entry, so a large target gives a much larger hypernetwork: see
         :func:`hypernetwork_size`.
+    chunk_size : int, optional
+        None (default): one linear head per target tensor (the layout above).
+        An int ``c``: chunked heads, one shared head producing ``c`` entries at a
+        time; the heads then have about ``P + (chunk_hidden + 1) c +
+        chunk_embedding_dim · P / c`` parameters instead of ``(width + 1) P``.
+        The warning of ``warn_bytes`` suggests a value.
+    chunk_embedding_dim : int, default 8
+        Size of the learned embedding of each chunk (with ``chunk_size``).
+    chunk_hidden : int, default 32
+        Width of the shared head's hidden layer (with ``chunk_size``): the
+        set-dependent part of every chunk lies in the span of the ``chunk_hidden``
+        columns of :math:`W_2` (and :math:`b_2`); each chunk has its own
+        coefficients through its embedding. The cost of a forward pass is about
+        ``chunk_hidden`` multiply-adds per predicted entry and set.
+    chunk_offset : {"learned", "fixed"}, default "learned"
+        With ``chunk_size``: whether the offset :math:`\theta^{(0)}` is a trained
+        parameter (``heads[0].bias``; then the set-independent part of the
+        weights can move anywhere, as the biases of per-tensor heads do, and the
+        hypernetwork has about as many parameters as the target) or a fixed
+        buffer (every change from the initial weights goes through the shared
+        head: far fewer parameters, less capacity).
 
     Attributes
     ----------
@@ -331,6 +514,12 @@ class HyperNetwork(nn.Module):
         Their shapes.
     excluded : tuple of str
         Names of the target's parameters and buffers that are not predicted.
+    heads : torch.nn.ModuleList
+        The per-tensor linear heads, in the order of ``names``; with
+        ``chunk_size``, a single shared chunked head whose ``bias`` is the flat
+        offset.
+    chunk_size : int or None
+        As given.
 
     Raises
     ------
@@ -338,8 +527,9 @@ class HyperNetwork(nn.Module):
         If ``target`` is not a ``torch.nn.Module``, or ``activation`` is an
         instance rather than a class.
     ValueError
-        If ``in_features`` or a width is not positive, an ``exclude`` name matches
-        nothing, or nothing is left to predict.
+        If ``in_features``, a width or a chunk option is not positive,
+        ``chunk_offset`` is unknown, an ``exclude`` name matches nothing, or
+        nothing is left to predict.
 
     Warns
     -----
@@ -388,6 +578,9 @@ class HyperNetwork(nn.Module):
     (7, 4, 3)
     >>> torch.equal(H(X)["2.bias"], target[2].bias)   # starts at the target's init
     True
+    >>> Hc = HyperNetwork(target, in_features=5, hidden=(16, 16), chunk_size=8, seed=0)
+    >>> Hc.heads[0].num_chunks, tuple(Hc(X)["0.weight"].shape)    # 26 entries, 4 chunks
+    (4, (4, 3))
     """
 
     def __init__(
@@ -403,10 +596,15 @@ class HyperNetwork(nn.Module):
         head_init_std: float = 0.0,
         seed: int | torch.Generator | None = None,
         warn_bytes: int | None = SIZE_WARNING_BYTES,
+        chunk_size: int | None = None,
+        chunk_embedding_dim: int = 8,
+        chunk_hidden: int = 32,
+        chunk_offset: str = "learned",
     ):
         super().__init__()
         plan = _plan(target, in_features, hidden, pooled_hidden, activation, exclude,
-                     predict_buffers)
+                     predict_buffers, chunk_size, chunk_embedding_dim, chunk_hidden,
+                     chunk_offset)
         in_features, hidden, pooled_hidden = (plan["in_features"], plan["hidden"],
                                               plan["pooled_hidden"])
         head_init_std = float(head_init_std)
@@ -446,6 +644,21 @@ class HyperNetwork(nn.Module):
                            dtype=dtype, device=device)
         width = (sizes[-1],) + pooled_hidden
         width = width[-1]
+        self.chunk_size = plan["chunk_size"]
+        starts = [0]
+        for name in kept:
+            starts.append(starts[-1] + candidates[name].numel())
+        self._slices = {name: (a, b) for name, a, b in zip(kept, starts[:-1], starts[1:])}
+        if self.chunk_size is not None:
+            init = torch.cat([candidates[name].detach().reshape(-1).to(dtype)
+                              for name in kept])
+            self.heads = nn.ModuleList([_ChunkedHead(
+                width, init, chunk_size=self.chunk_size,
+                embedding_dim=plan["chunk_embedding_dim"], hidden=plan["chunk_hidden"],
+                activation=activation, head_init_std=head_init_std,
+                learned=plan["chunk_offset"] == "learned", generator=generator,
+                dtype=dtype, device=device)])
+            return
         heads = []
         for name in kept:
             init = candidates[name].detach()
@@ -480,7 +693,14 @@ class HyperNetwork(nn.Module):
                 if name not in kept and p.requires_grad]
 
     def initial_weights(self) -> dict[str, Tensor]:
-        """The weights the untrained hypernetwork starts from (the heads' biases, reshaped)."""
+        """The weights the untrained hypernetwork starts from (the heads' biases, reshaped).
+
+        With chunked heads: the offset ``heads[0].bias`` cut into the named tensors.
+        """
+        if self.chunk_size is not None:
+            flat = self.heads[0].bias.detach()
+            return {name: flat[a:b].reshape(self.shapes[name]).clone()
+                    for name, (a, b) in self._slices.items()}
         return {name: head.bias.detach().reshape(self.shapes[name]).clone()
                 for name, head in zip(self.names, self.heads)}
 
@@ -521,6 +741,14 @@ class HyperNetwork(nn.Module):
         z = self.encode(X, mask)
         batch = z.shape[:-1]
         out = {}
+        if self.chunk_size is not None:
+            flat = self.heads[0](z)
+            for name, (a, b) in self._slices.items():
+                value = flat[..., a:b].reshape(batch + self.shapes[name])
+                if value.dtype != self._dtypes[name]:
+                    value = value.to(self._dtypes[name])
+                out[name] = value
+            return out
         for name, head in zip(self.names, self.heads):
             value = head(z).reshape(batch + self.shapes[name])
             if value.dtype != self._dtypes[name]:
@@ -539,7 +767,7 @@ class HyperNetwork(nn.Module):
         if X.shape[-2] == 0 or X.numel() == 0:
             raise ValueError(f"`X` must hold a non-empty set (n >= 1); got shape "
                              f"{tuple(X.shape)}.")
-        weight = self.encoder[0].weight if len(self.encoder) else self.heads[0].weight
+        weight = self.encoder[0].weight if len(self.encoder) else self.heads[0].bias
         if X.dtype != weight.dtype or X.device != weight.device:
             X = X.to(dtype=weight.dtype, device=weight.device)
         if mask is None:
@@ -561,5 +789,6 @@ class HyperNetwork(nn.Module):
         return X, mask
 
     def extra_repr(self) -> str:
+        chunks = "" if self.chunk_size is None else f", chunk_size={self.chunk_size}"
         return (f"in_features={self.in_features}, predicts {len(self.names)} tensors "
-                f"({self.num_predicted} entries), excluded={list(self.excluded)}")
+                f"({self.num_predicted} entries){chunks}, excluded={list(self.excluded)}")
