@@ -231,9 +231,9 @@ def as_data(x, name="x") -> np.ndarray:
     if arr.size == 0:
         raise ValueError(f"`{name}` is empty (shape {arr.shape}).")
     # A finite sum proves every entry finite (nan and inf propagate); only when
-    # it is not (or overflowed) is the elementwise check needed. For 1-D data
-    # the sum of squares (one BLAS dot, cheaper to call than a reduction) does.
-    if math.isfinite(np.dot(arr, arr) if arr.ndim == 1 else np.add.reduce(arr, axis=None)):
+    # it is not (or overflowed) is the elementwise check needed. (Not the sum of
+    # squares: it overflows, with a warning, for valid data beyond 1e154.)
+    if math.isfinite(np.add.reduce(arr, axis=None)):
         return arr
     finite = np.isfinite(arr)
     if not finite.all():
