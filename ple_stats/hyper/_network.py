@@ -649,6 +649,7 @@ class HyperNetwork(nn.Module):
         for name in kept:
             starts.append(starts[-1] + candidates[name].numel())
         self._slices = {name: (a, b) for name, a, b in zip(kept, starts[:-1], starts[1:])}
+        self._numels = [b - a for a, b in self._slices.values()]
         if self.chunk_size is not None:
             init = torch.cat([candidates[name].detach().reshape(-1).to(dtype)
                               for name in kept])
@@ -742,9 +743,11 @@ class HyperNetwork(nn.Module):
         batch = z.shape[:-1]
         out = {}
         if self.chunk_size is not None:
-            flat = self.heads[0](z)
-            for name, (a, b) in self._slices.items():
-                value = flat[..., a:b].reshape(batch + self.shapes[name])
+            # one split (its backward is one concatenation), not a slice per tensor
+            # (each slice's backward would fill a zero tensor of all P entries)
+            parts = self.heads[0](z).split(self._numels, dim=-1)
+            for name, part in zip(self.names, parts):
+                value = part.reshape(batch + self.shapes[name])
                 if value.dtype != self._dtypes[name]:
                     value = value.to(self._dtypes[name])
                 out[name] = value
