@@ -126,6 +126,10 @@ class BindingModel:
         """Divisor of the residual of each statistic, shape ``(size, k)``."""
         return np.ones((x.shape[0], len(self.names)))
 
+    def skip(self, x, base):
+        """Data sets whose PLE equation has no solution (left unsolved, flagged)."""
+        return np.zeros(x.shape[0], dtype=bool)
+
     def finish(self, x, base, theta):
         """Extra per-data-set diagnostics after the solve (dict of arrays)."""
         return {}
@@ -180,9 +184,36 @@ class _ChunkTasks:
 def _solve_task(model, x, base, options):
     solve = {"smooth": solve_smooth, "monotone": solve_monotone,
              "stepwise": solve_stepwise}[model.solver]
-    out = solve(model, x, base, **options)
-    out.extra.update(model.finish(x, base, out.theta))
-    return out
+    skip = model.skip(x, base)
+    if not skip.any():
+        out = solve(model, x, base, **options)
+        out.extra.update(model.finish(x, base, out.theta))
+        out.extra["skipped"] = skip
+        return out
+    # Data sets without a solution are left at their start, flagged, and the rest solved.
+    keep = np.flatnonzero(~skip)
+    size, k = x.shape[0], len(model.names)
+    theta = np.array(model.start(x), dtype=float)
+    mc_se = np.full((size, k), np.nan)
+    residual = np.full(size, np.inf)
+    residuals = np.full((size, k), np.nan)
+    converged = np.zeros(size, dtype=bool)
+    n_iter, extra = 0, {}
+    if keep.size:
+        sub = model.subset(keep)
+        part = solve(sub, x[keep], base[:, keep], **options)
+        theta[keep], mc_se[keep], residual[keep] = part.theta, part.mc_se, part.residual
+        residuals[keep], converged[keep], n_iter = part.residuals, part.converged, part.n_iter
+        extra = {key: value for key, value in part.extra.items()}
+    full_extra = model.finish(x, base, theta)
+    for key, value in extra.items():
+        if key not in full_extra:
+            filled = np.full((size,) + np.shape(value)[1:], np.nan)
+            filled[keep] = value
+            full_extra[key] = filled
+    full_extra["skipped"] = skip
+    return EngineResult(theta=theta, mc_se=mc_se, residual=residual, residuals=residuals,
+                        converged=converged, n_iter=n_iter, extra=full_extra)
 
 
 def solve_chunks(model, x, m, rng, *, tol, max_iter, n_jobs=1, backend="loky",
@@ -347,6 +378,15 @@ def solve_monotone(model, x, base, *, tol, max_iter):
         return sub.simulate(theta[:, None], base[:, idx]).mean(axis=0)[:, 0] - target[idx]
 
     lo, hi, f_lo, f_hi, exact, at = model.bracket(target, f)
+    # A model may stop the bracket once it is a small fraction (``stop_fraction``)
+    # of the Monte Carlo error of the statistic (b has slope ~1), far below which
+    # closing it buys nothing.
+    width = np.zeros(size)
+    stop = getattr(model, "stop_fraction", None)
+    if stop is not None:
+        probe = np.where(exact, at, np.clip(target, lo, hi))
+        spread = model.simulate(probe[:, None], base)[..., 0].std(axis=0, ddof=1)
+        width = stop * spread / np.sqrt(base.shape[0])
     side = np.zeros(size)
     done = exact.copy()
     n_iter = 0
@@ -367,7 +407,8 @@ def solve_monotone(model, x, base, *, tol, max_iter):
         lo[idx], f_lo[idx] = np.where(left, mid, a), np.where(left, f_mid, fa)
         hi[idx], f_hi[idx] = np.where(left, b, mid), np.where(left, fb, f_mid)
         side[idx] = np.where(left, 1, -1)
-        done[idx] = (hi[idx] - lo[idx] <= tol * np.abs(hi[idx])) | (f_mid == 0)
+        done[idx] = ((hi[idx] - lo[idx] <= np.maximum(tol * np.abs(hi[idx]), width[idx]))
+                     | (f_mid == 0))
     theta = np.where(exact, at, 0.5 * (lo + hi))
     # A step function's residual is not zero at its crossing: report the jump there.
     signed = f(theta)

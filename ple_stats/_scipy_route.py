@@ -1,105 +1,125 @@
-"""Data-driven PLE for any continuous ``scipy.stats`` distribution."""
+"""Data-driven PLE for any ``scipy.stats`` distribution, on the PLE engine."""
 
 from __future__ import annotations
 
+import itertools
+import numbers
 import warnings
 from collections import namedtuple
 
 import numpy as np
 
-from ._engine import monte_carlo_se
+from ._engine import engine_info, solve_chunks, unbox, warn_not_converged
+from ._lib.executor import check_executor
 from ._result import FitResult, Refit
-from ._solver import solve_batched
-from ._validation import as_data, as_int, as_rng
-from ._warnings import ConvergenceWarning
+from ._scipy_model import Coords, ScipyModel, describe, fit_mle_batched, parse_fixed
+from ._validation import as_data, as_int, as_rng, fmt_value
+from ._warnings import PLEWarning
 
-__all__ = ["fit_ple"]
-
-
-def _parameter_names(dist):
-    shapes = [s.strip() for s in (dist.shapes or "").split(",") if s.strip()]
-    return shapes + ["loc", "scale"]
+__all__ = ["fit_ple", "NoMLEWarning"]
 
 
-def _fixed_from_kwds(dist, names, fit_kwds):
-    """Which parameters ``fit_kwds`` hold fixed, following ``rv_continuous.fit``'s rules."""
-    fixed = {}
-    shapes = names[:-2]
-    for key, value in fit_kwds.items():
-        if key == "floc":
-            fixed["loc"] = value
-        elif key == "fscale":
-            fixed["scale"] = value
-        elif key.startswith("f") and key[1:].isdigit() and int(key[1:]) < len(shapes):
-            fixed[shapes[int(key[1:])]] = value
-        elif key.startswith("fix_") and key[4:] in shapes:
-            fixed[key[4:]] = value
-        elif key.startswith("f") and key[1:] in shapes:
-            fixed[key[1:]] = value
-    return fixed
+class NoMLEWarning(PLEWarning):
+    """The maximum-likelihood estimate does not exist (it runs to the edge of the domain)."""
 
 
-def _domain_transform(dist, name):
-    """'log' for positive parameters, 'identity' otherwise (from scipy's shape info)."""
-    if name == "scale":
-        return "log"
-    if name == "loc":
-        return "identity"
-    try:
-        info = {s.name: s for s in dist._shape_info()}[name]
-        lower, upper = info.domain
-        if lower >= 0 and np.isinf(upper):
-            return "log"
-    except Exception:  # older scipy or a distribution without shape info
-        pass
-    return "identity"
+def _as_tol(tol):
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
+        raise TypeError(f"`tol` must be a positive number; got {type(tol).__name__} {tol!r}.")
+    if not (np.isfinite(tol) and tol > 0):
+        raise ValueError(f"`tol` must be a positive finite number; got {tol!r}.")
+    return float(tol)
 
 
-def fit_ple(dist, data, *, m=100, rng=None, tol=1e-7, max_iter=30, **fit_kwds):
-    r"""Bootstrap PLE for any continuous ``scipy.stats`` distribution.
+def fit_ple(dist, data, *, m=100, rng=None, tol=1e-8, max_iter=30, n_jobs=1, backend="loky",
+            progress=None, **fit_kwds):
+    r"""Bootstrap PLE for any ``scipy.stats`` distribution.
 
-    The distribution's own maximum-likelihood fit ``dist.fit`` is the
-    estimator ``T``; its binding function ``b(theta) = E_theta[T(Y)]`` is
-    estimated from ``m`` synthetic data sets ``Y_j = dist.ppf(U_j, *theta)``
-    made from one fixed array of uniforms ``U`` (common random numbers), and
-    ``b_m(theta) = T(data)`` is solved for the free parameters with a damped
-    quasi-Newton iteration (positive parameters in log coordinates).
+    The estimator ``T`` is maximum likelihood on the distribution's own
+    vectorised ``logpdf`` (``logpmf`` for discrete distributions), computed by
+    a batched, warm-started Newton iteration. Its binding function
+    ``b(theta) = E_theta[T(Y)]`` is estimated from ``m`` synthetic data sets
+    ``Y_j = dist.ppf(U_j, theta)`` made from one fixed array of uniforms
+    ``U`` (common random numbers), all fitted at once, and
+    ``b_m(theta) = T(data)`` is solved for the free parameters by the PLE
+    engine (quasi-Newton for continuous distributions; for discrete ones,
+    whose ``b_m`` is a step function, a bracketed root finder for one free
+    parameter and a secant chord iteration for several).
 
     Parameters
     ----------
-    dist : scipy.stats.rv_continuous
-        An unfrozen continuous distribution, e.g. ``scipy.stats.gamma``.
+    dist : scipy distribution
+        Unfrozen: an ``rv_continuous`` (``scipy.stats.gamma``), an
+        ``rv_discrete`` (``scipy.stats.nbinom``) or a class of scipy's new
+        infrastructure (``scipy.stats.Normal``, ``scipy.stats.make_distribution(...)``).
     data : array_like of shape (..., n)
         Observations along the last axis; leading axes are independent data
-        sets, each solved separately.
+        sets, all solved in one batched call.
     m : int
         Number of synthetic data sets (at least 2).
     rng : None, int or numpy.random.Generator
         Randomness of the synthetic data.
     tol : float
-        Tolerance on the residual, relative (log coordinates) for positive
-        parameters and in units of the data's range otherwise. ``dist.fit``
-        is itself a numerical optimiser, so tolerances much below its own
-        accuracy cannot be met.
+        Tolerance of the residual, in the unconstrained coordinates of each
+        parameter (relative for positive parameters, in units of the fitted
+        scale for a location). For discrete distributions the solve stops
+        once the residual is a tenth of its Monte Carlo error.
     max_iter : int
-        Maximum quasi-Newton iterations.
+        Maximum iterations of the root finder.
+    n_jobs : int
+        Worker processes over chunks of data sets (``-1``: all cores).
+        Results are identical for any ``n_jobs`` with the same seed.
+    backend : {"loky", "dask"}
+        ``"dask"`` runs the chunks on the current ``dask.distributed`` client.
+    progress : bool, optional
+        A progress bar over chunks of data sets (default: when stderr is a
+        terminal).
     **fit_kwds
-        Passed to ``dist.fit``; ``floc``, ``fscale``, ``f0``/``fa``/``fix_a``
-        hold parameters fixed, exactly as in scipy.
+        Fixed parameters, as in scipy's ``fit``: ``floc``, ``fscale``, ``f0``,
+        ``fa``/``fix_a`` (by position or name of the shape); for the new
+        infrastructure ``f<name>`` (``fsigma=1``). For discrete distributions
+        ``loc`` is fixed at 0 unless given, and integer-valued shapes (binom's
+        ``n``) must be fixed (``fn=20``).
 
     Returns
     -------
     FitResult
-        ``params`` is a named tuple ``(*shapes, loc, scale)``; ``dist`` the
-        frozen scipy distribution; ``info`` holds ``mle`` (``dist.fit``'s
-        estimate), ``residual``, ``n_iter``, ``converged``, ``mc_se``.
+        ``params`` is a named tuple of the distribution's parameters
+        (``(*shapes, loc, scale)``, ``(*shapes, loc)`` for discrete ones, the
+        class's own names for the new infrastructure); ``dist`` the fitted
+        scipy distribution; ``info`` holds ``mle`` (the estimator ``T`` on the
+        data), ``residual``, ``residuals``, ``n_iter``, ``converged``,
+        ``mc_se``, ``mle_at_bound`` (the MLE does not exist: it runs to the
+        edge of a parameter's domain) and ``synthetic_at_bound`` (the fraction
+        of synthetic fits that do).
+
+    Raises
+    ------
+    TypeError
+        A frozen or non-scipy ``dist``, unknown fit keywords, non-numeric
+        arguments.
+    ValueError
+        Non-finite or empty data, data outside the support at the fixed
+        parameters, fixed values outside their domain, integer-valued shapes
+        left free, ``m < 2``, a non-positive ``tol``.
+
+    Warns
+    -----
+    ConvergenceWarning
+        A solve stopped at ``max_iter``.
+    NoMLEWarning
+        The MLE of some data set does not exist.
 
     Notes
     -----
-    Cost: every evaluation of ``b_m`` is ``m`` calls of ``dist.fit``, and a
-    solve takes about ``k + 3`` evaluations for ``k`` free parameters, so
-    roughly ``m (k + 3)`` fits per data set. scipy's ``fit`` is not vectorised;
-    the quantile transform is.
+    Cost: every evaluation of ``b_m`` fits ``m`` synthetic sets per data set,
+    each a few Newton steps from a warm start, on one stencil of ``logpdf``
+    evaluations. For location-scale distributions the synthetic sets are
+    fitted in standardised form, once per value of the shapes, so ``loc`` and
+    ``scale`` cost nothing extra. ``T`` on the observed data starts from
+    scipy's own ``dist.fit`` (continuous) or a grid search (discrete and new
+    infrastructure) and is polished by the same Newton iteration, so observed
+    and synthetic data are fitted by the same estimator.
 
     Examples
     --------
@@ -110,130 +130,251 @@ def fit_ple(dist, data, *, m=100, rng=None, tol=1e-7, max_iter=30, **fit_kwds):
     >>> res = ple_stats.fit_ple(stats.gamma, x, m=30, rng=0, floc=0)
     >>> res.params._fields
     ('a', 'loc', 'scale')
-    >>> bool(res.params.a < stats.gamma.fit(x, floc=0)[0])  # the MLE of the shape is biased up
+    >>> bool(res.params.a < res.info["mle"].a)  # the MLE of the shape is biased up
     True
     """
-    from scipy import stats
-
-    if not isinstance(dist, stats.rv_continuous):
-        if isinstance(dist, stats.rv_discrete):
-            raise TypeError("`dist` is a discrete scipy distribution, which has no `fit` "
-                            "method; use a continuous one or a ple_stats family.")
-        raise TypeError("`dist` must be an unfrozen continuous scipy.stats distribution such "
-                        f"as scipy.stats.gamma; got {type(dist).__name__}.")
+    spec = describe(dist)
     m = as_int(m, "m", minimum=2)
     max_iter = as_int(max_iter, "max_iter", minimum=1)
+    tol = _as_tol(tol)
+    n_jobs, backend = check_executor(n_jobs, backend)
     rng = as_rng(rng)
+    fixed = parse_fixed(spec, fit_kwds)
     x = as_data(data, "data")
-    names = _parameter_names(dist)
-    fixed = _fixed_from_kwds(dist, names, fit_kwds)
-    for name, value in fixed.items():
-        if not np.isfinite(value) or (name == "scale" and value <= 0):
-            raise ValueError(f"the fixed `{name}` must be finite"
-                             f"{' and positive' if name == 'scale' else ''}; got {value!r}.")
-    free = [i for i, name in enumerate(names) if name not in fixed]
-    if not free:
-        raise ValueError("all parameters are fixed: there is nothing to fit.")
-    transforms = [_domain_transform(dist, names[i]) for i in free]
-    is_log = np.array([t == "log" for t in transforms])
-
     n = x.shape[-1]
     batch = x.shape[:-1]
     flat = x.reshape(-1, n)
-    size = flat.shape[0]
+    free = [name for name in spec.names if name not in fixed]
+    _check_support(spec, fixed, free, flat)
 
-    def mle(sample):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                return np.asarray(dist.fit(sample, **fit_kwds), dtype=float)
-        except Exception:
-            return np.full(len(names), np.nan)
-
-    # The data's own fits: keyword errors (TypeError from scipy) propagate as they are.
-    t_full = np.array([_fit_data(dist, row, fit_kwds) for row in flat])
-    bad = ~np.all(np.isfinite(t_full), axis=-1)
-    if bad.any():
-        raise ValueError(f"`dist.fit` failed on the data set at index "
-                         f"{np.unravel_index(int(np.flatnonzero(bad)[0]), batch)} of `data`.")
-    target = t_full[:, free]
-    if np.any(target[:, is_log] <= 0):
-        raise ValueError("`dist.fit` returned a non-positive value for a positive parameter.")
-    uniforms = rng.random((size, m, n))
-    spread = np.ptp(flat, axis=-1)[:, None]
-    scale = np.where(is_log, 1.0, np.where(spread > 0, spread, 1.0))
-
-    def to_u(theta):
-        return np.where(is_log, np.log(np.where(is_log, theta, 1.0)), theta)
-
-    def from_u(u):
-        return np.where(is_log, np.exp(np.where(is_log, u, 0.0)), u)
-
-    def coords(stat):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(is_log, np.log(np.where(is_log, stat, 1.0)), stat)
-
-    def simulate(theta_row, t_row, u_row):
-        params = t_row.copy()
-        params[free] = theta_row
-        synthetic = dist.ppf(u_row, *params)
-        return np.array([mle(y)[free] for y in synthetic])
-
-    def residual(u):
-        theta = from_u(u)
-        out = np.empty_like(u)
-        for i in range(size):
-            stats_ = simulate(theta[i], t_full[i], uniforms[i]).mean(axis=0)
-            out[i] = (coords(stats_) - coords(target[i])) / scale[i]
-        return np.where(np.isfinite(out), out, 1e300)
-
-    sol = solve_batched(residual, to_u(target), tol=tol, max_iter=max_iter, fd_step=1e-5)
-    theta = from_u(sol.u)
-    sims = np.stack([simulate(theta[i], t_full[i], uniforms[i]) for i in range(size)], axis=1)
-    derivative = np.where(is_log, 1.0 / sims.mean(axis=0), 1.0) / scale
-    se = monte_carlo_se(sol.jacobian, sims, derivative, np.where(is_log, theta, 1.0))
-    if not sol.converged.all():
+    t_obs, center, spread, mle_at_bound, at_bound_params = _observed_fit(
+        spec, fixed, free, flat, fit_kwds)
+    model = ScipyModel(spec, fixed, t_obs, center, spread)
+    out = solve_chunks(model, flat, m, rng, tol=tol, max_iter=max_iter, n_jobs=n_jobs,
+                       backend=backend, progress=progress, desc=f"PLE {spec.name}")
+    label = spec.label()
+    warn_not_converged(out.converged | out.extra["skipped"], f"PLE of {label}", max_iter,
+                       stacklevel=2)
+    if mle_at_bound.any():
+        names = sorted({name for j, name in enumerate(free) if at_bound_params[:, j].any()})
         warnings.warn(
-            f"the PLE of scipy.stats.{dist.name} did not converge for "
-            f"{int(np.count_nonzero(~sol.converged))} of {size} data set(s); see "
-            "res.info['converged'] and res.info['residual'] (dist.fit's own accuracy may be "
-            "the limit: try a larger `tol`).", ConvergenceWarning, stacklevel=2)
+            f"the maximum-likelihood estimate of {label} does not exist for "
+            f"{int(np.count_nonzero(mle_at_bound))} of {mle_at_bound.size} data set(s): "
+            f"{', '.join(f'`{n_}`' for n_ in names)} runs to the edge of its domain. The "
+            "values reported for them are at the edge of the fitting box, not estimates; "
+            "see res.info['mle_at_bound'].", NoMLEWarning, stacklevel=2)
 
-    full = t_full.copy()
-    full[:, free] = theta
-    params_type = namedtuple(f"{dist.name}_params", names)
+    skipped = out.extra["skipped"] & ~mle_at_bound
+    if skipped.any():
+        warnings.warn(
+            f"the PLE of {label} is not defined for {int(np.count_nonzero(skipped))} of "
+            f"{skipped.size} data set(s): some synthetic data sets drawn at their MLE have "
+            "no MLE themselves (a parameter runs to infinity), so the binding function "
+            "E[T] is infinite in this parametrisation. They are left at the MLE with "
+            "converged=False; see res.info['binding_undefined'] and "
+            "res.info['synthetic_at_bound'].", NoMLEWarning, stacklevel=2)
+
+    names = list(spec.names)
+    params_type = namedtuple(f"{spec.name}_params", names)
+    full = np.empty((flat.shape[0], len(names)))
+    mle_full = np.empty_like(full)
+    for i, name in enumerate(names):
+        if name in fixed:
+            full[:, i] = mle_full[:, i] = fixed[name]
+        else:
+            full[:, i] = out.theta[:, free.index(name)]
+            mle_full[:, i] = t_obs[:, free.index(name)]
 
     def shaped(column):
-        column = column.reshape(batch)
-        return float(column) if column.ndim == 0 else column
+        return unbox(column.reshape(batch))
 
-    params = params_type(*(shaped(full[:, j]) for j in range(len(names))))
-    se_full = np.zeros_like(full)
-    se_full[:, free] = se
-    info = {
-        "estimator": f"bootstrap PLE over scipy.stats.{dist.name}.fit, common random numbers",
-        "m": m,
-        "mle": params_type(*(shaped(t_full[:, j]) for j in range(len(names)))),
-        "residual": shaped(sol.residual),
-        "n_iter": sol.n_iter,
-        "converged": sol.converged.reshape(batch) if batch else bool(sol.converged[0]),
-        "mc_se": params_type(*(shaped(se_full[:, j]) for j in range(len(names)))),
-        "fixed": tuple(fixed),
-    }
-    frozen = dist(*params)
+    params = params_type(*(shaped(full[:, i]) for i in range(len(names))))
+    info = engine_info(out, params_type, names, free, batch, m=m,
+                       estimator=(f"bootstrap PLE over the batched MLE of {label}, common "
+                                  "random numbers" + (" (step-function solver)"
+                                                      if spec.discrete else "")))
+    info.update({
+        "mle": params_type(*(shaped(mle_full[:, i]) for i in range(len(names)))),
+        "mle_at_bound": unbox(mle_at_bound.reshape(batch)),
+        "binding_undefined": unbox(out.extra["skipped"].reshape(batch)),
+        "synthetic_at_bound": shaped(out.extra["synthetic_at_bound"]),
+        "synthetic_not_converged": shaped(out.extra["synthetic_not_converged"]),
+        "fixed": tuple(name for name in names if name in fixed),
+    })
+    if "tolerance" in out.extra:
+        info["tolerance"] = shaped(out.extra["tolerance"])
+    frozen = _frozen(spec, params)
     refit = Refit(_ScipyRefit(dist, m, tol, max_iter, fit_kwds), random=True)
     return FitResult(params=params, dist=frozen, method="ple", n=n, info=info, refit=refit)
 
 
-def _fit_data(dist, row, fit_kwds):
+def _frozen(spec, params):
+    values = params._asdict()
+    if spec.kind == "new":
+        return spec.dist(**values)
+    shapes = [values[s] for s in spec.shape_names]
+    if spec.discrete:
+        return spec.dist(*shapes, loc=values["loc"])
+    return spec.dist(*shapes, loc=values["loc"], scale=values["scale"])
+
+
+# --------------------------------------------------------------------------- support
+
+
+def _candidates(spec, name, data, count=5):
+    """A few valid values of a free parameter (for support checks and grid starts)."""
+    lo, hi = spec.domains[name]
+    spread = float(np.std(data)) or 1.0
+    if np.isfinite(lo) and np.isfinite(hi):
+        t = 0.5 * (1.0 + np.tanh(0.5 * np.linspace(-6.0, 6.0, count)))
+        return lo + (hi - lo) * t
+    if np.isfinite(lo):
+        return lo + np.unique(np.concatenate([np.geomspace(1e-3, 1e3, count),
+                                              spread * np.geomspace(1e-2, 1e2, count)]))
+    if np.isfinite(hi):
+        return hi - np.geomspace(1e-3, 1e3, count)
+    center = float(np.median(data))
+    return center + spread * np.linspace(-3.0, 3.0, count)
+
+
+def _support_at(spec, values):
+    with np.errstate(all="ignore"):
+        if spec.kind == "new":
+            lo, hi = spec.dist(**values).support()
+            return float(lo), float(hi)
+        shapes = [values[s] for s in spec.shape_names]
+        if not np.all(spec.dist._argcheck(*shapes)):
+            return None
+        lo, hi = spec.dist._get_support(*shapes)
+        return float(lo), float(hi)
+
+
+def _check_support(spec, fixed, free, x):
+    """Data outside the support at the fixed parameters (and integers for discrete)."""
+    label = spec.label()
+    if spec.discrete:
+        bad = x != np.floor(x)
+        if bad.any():
+            raise ValueError(f"`data` must hold integers for the discrete {label}; got "
+                             f"{int(np.count_nonzero(bad))} non-integer value(s), e.g. "
+                             f"{fmt_value(x[bad][0])}.")
+    # Which of the support's ends the fixed parameters determine: the support of
+    # the standard distribution must be the same at every candidate value of the
+    # free shapes, and for the classic location-scale ones loc (and, unless the
+    # end is 0, scale) must be fixed.
+    free_shapes = [name for name in free if name in spec.shape_names]
+    grids = [_candidates(spec, name, x, 4) for name in free_shapes]
+    ends = set()
+    for combo in itertools.product(*grids) if grids else [()]:
+        values = {name: fixed[name] for name in spec.shape_names if name in fixed}
+        values.update(dict(zip(free_shapes, combo)))
+        try:
+            support = _support_at(spec, values)
+        except Exception:
+            return
+        if support is None:
+            continue
+        ends.add(support)
+    if len(ends) != 1:
+        return
+    lo, hi = ends.pop()
+    if spec.kind == "continuous":
+        if "loc" not in fixed:
+            return
+        loc = fixed["loc"]
+        scale = fixed.get("scale")
+        lo = loc + (scale if scale is not None else 1.0) * lo if (scale is not None or lo == 0) \
+            else -np.inf
+        hi = loc + (scale if scale is not None else 1.0) * hi if (scale is not None or hi == 0) \
+            else np.inf
+    elif spec.kind == "discrete":
+        lo, hi = lo + fixed["loc"], hi + fixed["loc"]
+    bad = (x < lo) | (x > hi)
+    if bad.any():
+        held = ", ".join(f"{k}={v!r}" for k, v in fixed.items())
+        raise ValueError(
+            f"`data` has {int(np.count_nonzero(bad))} value(s) outside the support "
+            f"[{lo}, {hi}] of {label}" + (f" with {held} fixed" if held else "")
+            + f", e.g. {fmt_value(x[bad][0])}.")
+
+
+# --------------------------------------------------------------------------- observed fit
+
+
+def _observed_fit(spec, fixed, free, x, fit_kwds):
+    """T on the observed data: a start (scipy's fit, or a grid) polished by the batched MLE.
+
+    Returns ``t_obs (size, k)``, the coordinates' ``center``/``spread`` and the
+    MLE-at-the-edge flags (per data set and per parameter).
+    """
+    size, n = x.shape
+    starts = {name: np.full(size, value, dtype=float) for name, value in fixed.items()}
+    if spec.kind == "continuous":
+        fits = np.array([_scipy_fit(spec, row, fit_kwds) for row in x])
+        for i, name in enumerate(spec.names):
+            if name not in fixed:
+                starts[name] = fits[:, i]
+    else:
+        starts.update(_grid_start(spec, fixed, free, x))
+    bad = ~np.all(np.isfinite(np.stack([starts[name] for name in free], axis=-1)), axis=-1)
+    if bad.any():
+        raise ValueError(f"no starting fit for the data set at index "
+                         f"{int(np.flatnonzero(bad)[0])} of `data` (scipy's fit failed).")
+    center, spread = _reference(spec, fixed, free, x, starts)
+    coords = Coords.for_domains([spec.domains[name] for name in free], center, spread)
+    t_obs, res = fit_mle_batched(spec, x, starts, free, coords)
+    if not np.all(np.isfinite(res.value)):
+        i = int(np.flatnonzero(~np.isfinite(res.value))[0])
+        raise ValueError(f"the log-likelihood of {spec.label()} is -inf at every parameter "
+                         f"tried for the data set at index {i} of `data`: are the data in "
+                         "its support?")
+    per_param = coords.escaped(coords.to_u(t_obs))
+    center = np.where([c == "identity" for c in coords.kinds], t_obs, center)
+    return t_obs, center, spread, per_param.any(axis=-1), per_param
+
+
+def _reference(spec, fixed, free, x, starts):
+    """Centre and spread of the identity coordinates (a location over its scale)."""
+    size = x.shape[0]
+    std = np.std(x, axis=-1)
+    data_scale = np.where(std > 0, std, 1.0)
+    center = np.zeros((size, len(free)))
+    spread = np.ones((size, len(free)))
+    for j, name in enumerate(free):
+        center[:, j] = starts[name]
+        if name == "loc" and "scale" in spec.names:
+            scale = starts["scale"]
+            spread[:, j] = np.where(np.isfinite(scale) & (scale > 0), scale, data_scale)
+        elif spec.kind == "new" or name == "loc":
+            spread[:, j] = data_scale
+    return center, spread
+
+
+def _scipy_fit(spec, row, fit_kwds):
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return np.asarray(dist.fit(row, **fit_kwds), dtype=float)
-    except TypeError:
-        raise
-    except Exception:  # scipy's FitError and friends: reported below as a failed fit
-        return np.full(len(_parameter_names(dist)), np.nan)
+            warnings.simplefilter("ignore")
+            with np.errstate(all="ignore"):
+                return np.asarray(spec.dist.fit(row, **fit_kwds), dtype=float)
+    except Exception:  # scipy's FitError and friends: reported by the caller
+        return np.full(len(spec.names), np.nan)
+
+
+def _grid_start(spec, fixed, free, x, count=9):
+    """Best point of a grid over the free parameters, per data set."""
+    grids = [_candidates(spec, name, x, count) for name in free]
+    while np.prod([len(g) for g in grids]) > 4096:
+        grids = [g[::2] for g in grids]
+    points = np.array(list(itertools.product(*grids)))  # (G, k)
+    size = x.shape[0]
+    values = {name: np.full((len(points), size), value) for name, value in fixed.items()}
+    for j, name in enumerate(free):
+        values[name] = np.broadcast_to(points[:, j, None], (len(points), size))
+    from ._scipy_model import _logdensity
+
+    ll = _logdensity(spec, x, values)  # (G, size)
+    best = np.argmax(ll, axis=0)
+    return {name: points[best, j] for j, name in enumerate(free)}
 
 
 class _ScipyRefit:
@@ -242,4 +383,5 @@ class _ScipyRefit:
 
     def __call__(self, x, rng=None):
         dist, m, tol, max_iter, fit_kwds = self.args
-        return fit_ple(dist, x, m=m, rng=rng, tol=tol, max_iter=max_iter, **fit_kwds)
+        return fit_ple(dist, x, m=m, rng=rng, tol=tol, max_iter=max_iter, progress=False,
+                       **fit_kwds)
