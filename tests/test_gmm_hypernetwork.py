@@ -216,4 +216,4 @@ def test_reproduce_gmm_with_the_hypernetwork(tmp_path):
 def test_cli_method_option(tmp_path, capsys):
     assert cli_main(["reproduce", "madness", "--method", "hypernetwork", "--quick",
                      "--out", str(tmp_path)]) == 2
-    assert "--method applies to `reproduce gmm` only" in capsys.readouterr().err
+    assert "--method does not apply to `reproduce madness`" in capsys.readouterr().err
