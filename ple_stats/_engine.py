@@ -447,9 +447,9 @@ def solve_stepwise(model, x, base, *, tol, max_iter, window=0.05, fraction=0.1):
 
     def evaluate(u, idx=slice(None)):
         sub = model if isinstance(idx, slice) else model.subset(idx)
-        sims = sub.simulate(model.from_u(u), base[:, idx])
+        sims = sub.simulate(sub.from_u(u), base[:, idx])
         with np.errstate(divide="ignore", invalid="ignore"):
-            res = (model.stat_coords(sims.mean(axis=0)) - target_c[idx]) / scale[idx]
+            res = (sub.stat_coords(sims.mean(axis=0)) - target_c[idx]) / scale[idx]
         return np.where(np.isfinite(res), res, 1e300), sims
 
     def secant(u, r, idx=slice(None)):

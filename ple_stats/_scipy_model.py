@@ -224,16 +224,19 @@ class Coords:
     data set, broadcast against ``theta``).
     """
 
-    def __init__(self, kinds, lower, upper, center=None, spread=None):
+    def __init__(self, kinds, lower, upper, center=None, spread=None, anchor=None):
         self.kinds = list(kinds)
         self.lower = np.asarray(lower, dtype=float)
         self.upper = np.asarray(upper, dtype=float)
         k = len(self.kinds)
         self.center = np.zeros(k) if center is None else np.asarray(center, dtype=float)
         self.spread = np.ones(k) if spread is None else np.asarray(spread, dtype=float)
+        #: reference distance to the finite end for log kinds (u = 0 there), so the
+        #: box of the fits is relative to it: u = log((theta - a) / anchor)
+        self.anchor = np.ones(k) if anchor is None else np.asarray(anchor, dtype=float)
 
     @classmethod
-    def for_domains(cls, domains, center=None, spread=None):
+    def for_domains(cls, domains, center=None, spread=None, anchor=None):
         kinds, lower, upper = [], [], []
         for lo, hi in domains:
             if np.isfinite(lo) and np.isfinite(hi):
@@ -246,20 +249,22 @@ class Coords:
                 kinds.append("identity")
             lower.append(lo)
             upper.append(hi)
-        return cls(kinds, lower, upper, center, spread)
+        return cls(kinds, lower, upper, center, spread, anchor)
 
     def subset(self, index):
         """Coordinates with per-data-set centre and spread restricted to ``index``."""
-        c, s = self.center, self.spread
+        c, s, r = self.center, self.spread, self.anchor
         return Coords(self.kinds, self.lower, self.upper,
-                      c[index] if c.ndim > 1 else c, s[index] if s.ndim > 1 else s)
+                      c[index] if c.ndim > 1 else c, s[index] if s.ndim > 1 else s,
+                      r[index] if r.ndim > 1 else r)
 
     def repeat(self, m):
         """Coordinates for ``m`` synthetic sets of each data set (flattened (m*size, k))."""
-        c, s = self.center, self.spread
+        c, s, r = self.center, self.spread, self.anchor
         return Coords(self.kinds, self.lower, self.upper,
                       np.tile(c, (m, 1)) if c.ndim > 1 else c,
-                      np.tile(s, (m, 1)) if s.ndim > 1 else s)
+                      np.tile(s, (m, 1)) if s.ndim > 1 else s,
+                      np.tile(r, (m, 1)) if r.ndim > 1 else r)
 
     def _cols(self, values, fn):
         values = np.asarray(values, dtype=float)
@@ -267,16 +272,17 @@ class Coords:
         for j, kind in enumerate(self.kinds):
             c = self.center[..., j] if self.center.ndim > 1 else self.center[j]
             s = self.spread[..., j] if self.spread.ndim > 1 else self.spread[j]
-            cols.append(fn(kind, values[..., j], self.lower[j], self.upper[j], c, s))
+            r = self.anchor[..., j] if self.anchor.ndim > 1 else self.anchor[j]
+            cols.append(fn(kind, values[..., j], self.lower[j], self.upper[j], c, s, r))
         return np.stack(cols, axis=-1)
 
     def to_u(self, theta):
-        def f(kind, v, a, b, c, s):
+        def f(kind, v, a, b, c, s, r):
             with np.errstate(divide="ignore", invalid="ignore"):
                 if kind == "log":
-                    return np.log(v - a)
+                    return np.log((v - a) / r)
                 if kind == "neglog":
-                    return np.log(b - v)
+                    return np.log((b - v) / r)
                 if kind == "logit":
                     t = (v - a) / (b - a)
                     return np.log(t) - np.log1p(-t)
@@ -284,12 +290,12 @@ class Coords:
         return self._cols(theta, f)
 
     def from_u(self, u):
-        def f(kind, v, a, b, c, s):
+        def f(kind, v, a, b, c, s, r):
             with np.errstate(over="ignore"):
                 if kind == "log":
-                    return a + np.exp(v)
+                    return a + r * np.exp(v)
                 if kind == "neglog":
-                    return b - np.exp(v)
+                    return b - r * np.exp(v)
                 if kind == "logit":
                     return a + (b - a) * 0.5 * (1.0 + np.tanh(0.5 * v))
                 return c + s * v
@@ -297,7 +303,7 @@ class Coords:
 
     def jacobian(self, theta):
         """d theta / d u."""
-        def f(kind, v, a, b, c, s):
+        def f(kind, v, a, b, c, s, r):
             if kind == "log":
                 return v - a
             if kind == "neglog":
@@ -429,6 +435,17 @@ def fit_mle_batched(spec, data, values0, free, coords, *, tol=1e-10, max_iter=60
 # --------------------------------------------------------------------------- the model
 
 
+def anchor_for(domains, values):
+    """Distances of ``values`` (size, k) to the finite end of each log-kind domain."""
+    anchor = np.ones(np.shape(values))
+    for j, (lo, hi) in enumerate(domains):
+        if np.isfinite(lo) and not np.isfinite(hi):
+            anchor[:, j] = values[:, j] - lo
+        elif np.isfinite(hi) and not np.isfinite(lo):
+            anchor[:, j] = hi - values[:, j]
+    return np.where(np.isfinite(anchor) & (anchor > 0), anchor, 1.0)
+
+
 def _interior(lo, hi):
     """A point inside the domain (lo, hi)."""
     if np.isfinite(lo) and np.isfinite(hi):
@@ -466,7 +483,7 @@ class ScipyModel(BindingModel):
         self.names = tuple(self.free)
         self.t_obs = t_obs
         domains = [spec.domains[n] for n in self.free]
-        self.coords = Coords.for_domains(domains, center, spread)
+        self.coords = Coords.for_domains(domains, center, spread, anchor_for(domains, t_obs))
         self.inner_tol = inner_tol
         self.inner_max_iter = inner_max_iter
         self.discrete = spec.discrete

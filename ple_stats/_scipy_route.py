@@ -12,7 +12,8 @@ import numpy as np
 from ._engine import engine_info, solve_chunks, unbox, warn_not_converged
 from ._lib.executor import check_executor
 from ._result import FitResult, Refit
-from ._scipy_model import Coords, ScipyModel, describe, fit_mle_batched, parse_fixed
+from ._scipy_model import (Coords, ScipyModel, anchor_for, describe, fit_mle_batched,
+                           parse_fixed)
 from ._validation import as_data, as_int, as_rng, fmt_value
 from ._warnings import PLEWarning
 
@@ -321,15 +322,34 @@ def _observed_fit(spec, fixed, free, x, fit_kwds):
         raise ValueError(f"no starting fit for the data set at index "
                          f"{int(np.flatnonzero(bad)[0])} of `data` (scipy's fit failed).")
     center, spread = _reference(spec, fixed, free, x, starts)
-    coords = Coords.for_domains([spec.domains[name] for name in free], center, spread)
-    t_obs, res = fit_mle_batched(spec, x, starts, free, coords)
+    domains = [spec.domains[name] for name in free]
+    if spec.kind == "continuous":
+        # Fitted in standardised form, like the synthetic sets (the MLE is
+        # location-scale equivariant): z = (x - loc0) / scale0.
+        loc0, scale0 = starts["loc"], starts["scale"]
+        std = {name: (np.zeros(size) if name == "loc" else np.ones(size) if name == "scale"
+                      else value) for name, value in starts.items()}
+        fit, res = fit_mle_batched(spec, (x - loc0[:, None]) / scale0[:, None], std, free,
+                                   Coords.for_domains(domains))
+        t_obs = fit.copy()
+        for j, name in enumerate(free):
+            if name == "loc":
+                t_obs[:, j] = loc0 + scale0 * fit[:, j]
+            elif name == "scale":
+                t_obs[:, j] = scale0 * fit[:, j]
+        per_param = Coords.for_domains(domains).escaped(res.u)
+    else:
+        coords = Coords.for_domains(domains, center, spread,
+                                    anchor_for(domains, np.stack([starts[n] for n in free], -1)))
+        t_obs, res = fit_mle_batched(spec, x, starts, free, coords)
+        per_param = coords.escaped(coords.to_u(t_obs))
     if not np.all(np.isfinite(res.value)):
         i = int(np.flatnonzero(~np.isfinite(res.value))[0])
         raise ValueError(f"the log-likelihood of {spec.label()} is -inf at every parameter "
                          f"tried for the data set at index {i} of `data`: are the data in "
                          "its support?")
-    per_param = coords.escaped(coords.to_u(t_obs))
-    center = np.where([c == "identity" for c in coords.kinds], t_obs, center)
+    center = np.where([c == "identity" for c in Coords.for_domains(domains).kinds], t_obs,
+                      center)
     return t_obs, center, spread, per_param.any(axis=-1), per_param
 
 
