@@ -389,3 +389,27 @@ def test_out_of_support_data_raise_the_same_messages():
     with pytest.raises(ValueError, match=re.escape(
             "`x` has 1 value(s) outside the support of Uniform (above the fixed `high`), e.g. 2.0.")):
         ps.Uniform.fit_ple([0.5, 2.0], high=1.0)
+
+
+#: Geometric PLE of one data set (the root finder) at sample sizes around its switch from
+#: scipy's hyp2f1 to the power series (n = 50); (2, 6) is all ones (p = 1).
+GEOMETRIC_PLE = {
+    (1, 5): "0x1.ba93882e24da6p-5", (1, 6): "0x1.23800b4b36ef6p-2",
+    (2, 5): "0x1.2001662958965p-3", (2, 6): "0x1.0000000000000p+0",
+    (3, 5): "0x1.6271f3ceb26fep-3", (3, 6): "0x1.0b1c95c62aaa1p-1",
+    (10, 5): "0x1.8115a2302cf6dp-2", (10, 6): "0x1.ce23f618de7a3p-2",
+    (49, 5): "0x1.61a56b670cd6ap-2", (49, 6): "0x1.49e914a65faa3p-2",
+    (50, 5): "0x1.6162a57748885p-2", (50, 6): "0x1.4e898d5f16ee0p-2",
+    (60, 5): "0x1.5d3f7aa89bc64p-2", (60, 6): "0x1.35d82dc1a5c88p-2",
+}
+
+
+@pytest.mark.parametrize("key", list(GEOMETRIC_PLE), ids=str)
+def test_geometric_ple_of_one_data_set_is_pinned(key):
+    n, seed = key
+    x = np.random.default_rng(seed).geometric(0.3, size=n)
+    if key == (2, 6):
+        x[:] = 1
+    expected = float.fromhex(GEOMETRIC_PLE[key])
+    assert ps.Geometric.fit_ple(x).params.p == expected
+    assert ps.Geometric.fit_ple(x[None]).params.p[0] == expected  # the batched solver agrees
