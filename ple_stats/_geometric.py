@@ -119,6 +119,57 @@ def _solve_binding(target, n, *, tol=1e-14, max_iter=200):
     return p, it, converged
 
 
+def _binding_one(p, n):
+    """:func:`geometric_binding` of one Python float ``p`` for ``n >= 2``: the same operations
+    in the same order on floats, so bitwise the same value, without the array overhead."""
+    z = 1.0 - p
+    if n < _SERIES_FROM_N:
+        from scipy.special import hyp2f1
+
+        return p * float(hyp2f1(1.0, 1.0, n + 1.0, z))
+    total = term = 1.0
+    for k in range(10_000):
+        term = term * z * (k + 1.0) / (n + 1.0 + k)
+        total = total + term
+        if term <= 1e-17 * total:
+            break
+    return p * total
+
+
+def _solve_binding_one(t, n, *, tol=1e-14, max_iter=200):
+    """:func:`_solve_binding` for one Python float target and ``n >= 2``, step for step.
+
+    Returns ``(p, n_iter, converged)``; used for one data set, where the array
+    version spends its time in numpy calls on one-element arrays.
+    """
+    if not t < 1.0:
+        return 1.0, 0, True
+    hi, lo = t, t * (n - 1.0) / n
+    f_lo = _binding_one(lo, n) - t
+    f_hi = _binding_one(hi, n) - t
+    side = 0
+    converged = False
+    for it in range(1, max_iter + 1):
+        denom = f_hi - f_lo
+        mid = (lo * f_hi - hi * f_lo) / denom if denom > 0 else 0.5 * (lo + hi)
+        mid = min(max(mid, lo), hi)  # np.clip(mid, lo, hi)
+        f_mid = _binding_one(mid, n) - t
+        left = f_mid < 0
+        if left:
+            if side == 1:
+                f_hi = 0.5 * f_hi
+            lo, f_lo = mid, f_mid
+        else:
+            if side == -1:
+                f_lo = 0.5 * f_lo
+            hi, f_hi = mid, f_mid
+        side = 1 if left else -1
+        if hi - lo <= tol * hi or f_mid == 0:
+            converged = True
+            break
+    return (lo if abs(f_lo) < abs(f_hi) else hi), it, converged
+
+
 class Geometric(Distribution):
     r"""Geometric distribution: the number of trials up to and including the first success.
 
@@ -217,7 +268,11 @@ class Geometric(Distribution):
     @classmethod
     def _ple_analytic(cls, x, fixed):
         n = x.shape[-1]
-        p, n_iter, converged = _solve_binding(cls._mle(x, fixed)["p"], n)
+        target = cls._mle(x, fixed)["p"]
+        if x.ndim == 1 and n >= 2:  # one data set: the same iteration on floats
+            p, n_iter, converged = _solve_binding_one(float(target), n)
+        else:
+            p, n_iter, converged = _solve_binding(target, n)
         if not converged:  # pragma: no cover - the bracketed iteration always closes
             import warnings
 

@@ -413,3 +413,15 @@ def test_geometric_ple_of_one_data_set_is_pinned(key):
     expected = float.fromhex(GEOMETRIC_PLE[key])
     assert ps.Geometric.fit_ple(x).params.p == expected
     assert ps.Geometric.fit_ple(x[None]).params.p[0] == expected  # the batched solver agrees
+
+
+def test_geometric_ple_of_one_data_set_equals_the_array_solver():
+    # The float iteration for one data set repeats the array iteration on a batch of one
+    # step for step. (In a larger batch the iteration runs until every data set has
+    # converged, so a data set's root can differ in the last digit from its own.)
+    rng = np.random.default_rng(7)
+    for n in [2, 3, 4, 5, 8, 13, 25, 49, 50, 51, 80, 200]:
+        for p in (0.02, 0.3, 0.7, 0.97):
+            for row in rng.geometric(p, size=(4, n)):
+                expected = ps.Geometric.fit_ple(row[None]).params.p[0]
+                assert ps.Geometric.fit_ple(row).params.p == expected
