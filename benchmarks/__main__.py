@@ -3,7 +3,8 @@
 import importlib
 import sys
 
-MODULES = ["bench_families", "bench_bootstrap", "bench_simulate", "bench_gmm", "bench_hyper"]
+MODULES = ["bench_families", "bench_bootstrap", "bench_scipy", "bench_simulate", "bench_gmm",
+           "bench_hyper"]
 
 if __name__ == "__main__":
     chosen = sys.argv[1:] or MODULES

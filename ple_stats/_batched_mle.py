@@ -129,6 +129,8 @@ def maximize_batched(loglik, u0, *, h, lower=None, upper=None, tol=1e-10, max_it
     everyone = np.arange(size)
 
     def evaluate(points, index):
+        if index.size == size:  # everyone: a slice, not a copy
+            index = slice(None)
         values = np.asarray(loglik(points, index), dtype=float)
         return np.where(np.isfinite(values), values, -np.inf)
 

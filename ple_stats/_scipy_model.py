@@ -68,6 +68,8 @@ class ScipySpec:
         self.integer = integer  # name -> bool
         self.discrete = discrete
         self.name = getattr(dist, "name", None) or getattr(dist, "__name__", "distribution")
+        #: evaluate scipy's private density methods directly (classic distributions)
+        self.fast = kind != "new"
 
     @property
     def shape_names(self):
@@ -351,9 +353,15 @@ def _logdensity(spec, data, values):
             out = inst.logpmf(data) if spec.discrete else inst.logpdf(data)
         else:
             shapes = [args[n] for n in spec.shape_names]
-            if spec.discrete:
+            out = None
+            if spec.fast:
+                try:
+                    out = _fast_logdensity(spec, data, shapes, args)
+                except Exception:  # an implementation that does not take this form
+                    spec.fast = False
+            if out is None and spec.discrete:
                 out = dist.logpmf(data, *shapes, loc=args["loc"])
-            else:
+            elif out is None:
                 out = dist.logpdf(data, *shapes, loc=args["loc"], scale=args["scale"])
         total = np.sum(out, axis=-1)
     return np.where(np.isfinite(total), total, -np.inf)
@@ -391,6 +399,43 @@ def closed_form_mle(spec, free):
     return None if probe is None else fn
 
 
+def _fast_logdensity(spec, data, shapes, args):
+    """scipy's ``logpdf``/``logpmf`` without its per-call bookkeeping.
+
+    The same private methods scipy itself calls (``_argcheck``, ``_support_mask``,
+    ``_logpdf``/``_logpmf``), evaluated only on the points inside the support with
+    valid parameters, as flat arrays of one length (scipy's own calling
+    convention); everything else is ``-inf``.
+    """
+    dist = spec.dist
+    loc = args["loc"]
+    if spec.discrete:
+        z = data - loc
+        log_scale = 0.0
+    else:
+        scale = args["scale"]
+        z = (data - loc) / scale
+        log_scale = np.log(scale)
+    shape = np.broadcast_shapes(z.shape, *(np.shape(a) for a in shapes))
+    z = np.broadcast_to(z, shape)
+    full = [np.broadcast_to(a, shape) for a in shapes]
+    ok = np.isfinite(z)
+    if full:
+        ok &= np.asarray(dist._argcheck(*full), dtype=bool)
+    if spec.discrete:
+        ok &= z == np.floor(z)
+    ok &= np.asarray(dist._support_mask(z, *full), dtype=bool) if not spec.discrete else (
+        (z >= dist._get_support(*full)[0]) & (z <= dist._get_support(*full)[1]))
+    out = np.full(shape, -np.inf)
+    if ok.any():
+        flat = [a[ok] for a in full]
+        method = dist._logpmf if spec.discrete else dist._logpdf
+        out[ok] = method(z[ok], *flat)
+    if not spec.discrete:
+        out = out - log_scale
+    return out
+
+
 def fit_mle_batched(spec, data, values0, free, coords, *, tol=1e-10, max_iter=60):
     """The batched MLE of the parameters ``free`` on ``data`` (B, n).
 
@@ -416,13 +461,18 @@ def fit_mle_batched(spec, data, values0, free, coords, *, tol=1e-10, max_iter=60
     u0 = coords.to_u(start)
     lower, upper = coords.box()
     u0 = np.clip(u0, lower + 1e-6, upper - 1e-6)
-    fixed_vals = {n: np.asarray(v, dtype=float) for n, v in values0.items() if n not in free}
+    fixed_vals = {}
+    for n, v in values0.items():
+        if n not in free:
+            v = np.asarray(v, dtype=float)
+            # a value shared by every problem is passed as a scalar (no copies)
+            fixed_vals[n] = v.flat[0] if v.size and np.all(v == v.flat[0]) else v
+    per_problem = coords.center.ndim > 1 or coords.anchor.ndim > 1
 
     def loglik(points, index):
-        sub = coords.subset(index) if coords.center.ndim > 1 else coords
+        sub = coords.subset(index) if per_problem else coords
         natural = sub.from_u(points)  # (P, b, k)
-        values = {n: np.broadcast_to(fixed_vals[n][index], points.shape[:2])
-                  for n in fixed_vals}
+        values = {n: (v if np.ndim(v) == 0 else v[index][None, :]) for n, v in fixed_vals.items()}
         for j, n in enumerate(free):
             values[n] = natural[..., j]
         return _logdensity(spec, data[index], values)
