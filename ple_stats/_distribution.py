@@ -19,6 +19,7 @@ declares its parameters and supplies only its mathematics:
 from __future__ import annotations
 
 import functools
+import math
 from collections import namedtuple
 from typing import ClassVar
 
@@ -249,14 +250,25 @@ class Distribution:
         TypeError
             For non-numeric data or unknown keywords.
         """
+        info = {"estimator": "closed-form maximum likelihood"}
+        plain = cls._plain_fixed(fixed)
+        if plain is not None and _plain_data(x, cls._min_n("mle", plain, {})):
+            # One data set and fixed floats that _prepare_fit would pass unchanged: the
+            # same checks and estimator without the general plumbing; anything unusual
+            # takes the general path below, which raises its messages.
+            cls._check_data(x, plain)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                params = cls._mle(x, plain)
+            result = cls._make_scalar_result(params, x, plain, "mle", info,
+                                             _ClosedFormRefit(cls.fit_mle, {}, plain))
+            if result is not None:
+                return result
         x, fixed, _ = cls._prepare_fit(x, fixed, "fit_mle", allow_options=False)
         cls._check_n(x, fixed, "mle", {})
         with np.errstate(divide="ignore", invalid="ignore"):  # degenerate data: checked below
             params = cls._mle(x, fixed)
-        return cls._make_result(
-            params, x, fixed, "mle", {"estimator": "closed-form maximum likelihood"},
-            refit=_ClosedFormRefit(cls.fit_mle, {}, fixed),
-        )
+        return cls._make_result(params, x, fixed, "mle", info,
+                                refit=_ClosedFormRefit(cls.fit_mle, {}, fixed))
 
     @classmethod
     def fit_ple(cls, x, method=None, *, penalty=None, m=100, rng=None, **kwargs):
@@ -292,6 +304,12 @@ class Distribution:
         FitResult
             ``method == "ple"``; ``info["estimator"]`` says how it was computed.
         """
+        if (penalty is None and rng is None and cls._has_analytic_ple
+                and (method is None or (type(method) is str and method == "analytic"))
+                and type(m) is int and m >= 2):
+            result = cls._fit_ple_plain(x, kwargs)  # one data set, defaults: see fit_mle
+            if result is not None:
+                return result
         x, fixed, options = cls._prepare_fit(x, kwargs, "fit_ple", allow_options=True)
         m = as_int(m, "m", minimum=2)
         check_rng(rng)  # the Generator is built only where randomness is used
@@ -318,6 +336,45 @@ class Distribution:
         return fit_bootstrap(cls, x, fixed, options, m=m, rng=as_rng(rng))
 
     # -- fitting internals ----------------------------------------------------------
+    @classmethod
+    def _fit_ple_plain(cls, x, kwargs):
+        """The analytic PLE of one plain data set with the default options and fixed
+        floats, or ``None`` (then the general path of :meth:`fit_ple` handles it)."""
+        fixed = cls._plain_fixed(kwargs)
+        if fixed is None:
+            return None
+        options = {}
+        for key, (default, allowed) in cls._ple_options.items():
+            if allowed is not None and default not in allowed:  # pragma: no cover
+                return None
+            options[key] = default
+        if not _plain_data(x, cls._min_n("ple", fixed, options)):
+            return None
+        cls._check_data(x, fixed)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            params = cls._ple_analytic(x, fixed, **options)
+        return cls._make_scalar_result(
+            params, x, fixed, "ple", {"estimator": "closed-form PLE", **options},
+            _ClosedFormRefit(cls.fit_ple, {"method": "analytic", **options}, fixed))
+
+    @classmethod
+    def _plain_fixed(cls, kwargs):
+        """Fixed parameters as :meth:`_prepare_fit` makes them for one data set, when every
+        keyword names a parameter (not all of them) and holds a Python float in its
+        domain; otherwise ``None`` (the general path then checks and reports)."""
+        if not kwargs:
+            return {}
+        if len(kwargs) >= len(cls._param_names):
+            return None
+        fixed = {}
+        for name in cls._param_names:  # constructor order
+            if name in kwargs:
+                value = kwargs[name]
+                if type(value) is not float or not cls._constraints[name].contains_float(value):
+                    return None
+                fixed[name] = _frozen_float(value)
+        return fixed if len(fixed) == len(kwargs) else None
+
     @classmethod
     def _prepare_fit(cls, x, kwargs, caller, *, allow_options):
         """Validate data, fixed parameters and options at the public boundary."""
@@ -474,6 +531,16 @@ class Distribution:
             f"`x` has {count} value(s) outside the support of {cls.__name__} ({what}), "
             f"e.g. {fmt_value(x[bad][0])}."
         )
+
+
+_FLOAT64 = np.dtype(np.float64)
+
+
+def _plain_data(x, n_min):
+    """Whether ``x`` is one data set that ``as_data`` returns unchanged and that has at
+    least ``n_min`` observations: a 1-D float64 ndarray of finite values."""
+    return (type(x) is np.ndarray and x.ndim == 1 and x.dtype is _FLOAT64
+            and x.shape[0] >= max(n_min, 1) and math.isfinite(np.add.reduce(x, axis=None)))
 
 
 def _frozen(value):

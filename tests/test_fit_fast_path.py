@@ -257,6 +257,20 @@ def test_pinned_outputs(key):
         for option, value in key[3]:
             assert res.info[option] == value
     assert res.batch_shape == batch
+    if batch == ():  # the same fit through every route a caller may take
+        family, method, fixed_items, options = key[:4]
+        fit = cls.fit_mle if method == "mle" else cls.fit_ple
+        extra = {} if method == "mle" else dict(options)
+        floats = {name: float(value) for name, value in fixed_items}
+        variants = [fit(x, **floats, **extra), fit(list(x), **floats, **extra),
+                    fit(x, **{k: np.float64(v) for k, v in floats.items()}, **extra)]
+        if method == "ple":
+            variants += [fit(x, method="analytic", rng=0, m=10, **floats, **extra)]
+        for other in variants:
+            assert other.params == res.params and other.info == res.info
+            assert other.dist == res.dist and other.n == res.n
+            assert other.dist.params == res.params
+            assert all(not v.flags.writeable for v in other.dist._values)
 
 
 @pytest.mark.parametrize("key", [k for k in PINS if k[4] in (0, 3)], ids=str)
@@ -346,12 +360,13 @@ DEGENERATE = [
 @pytest.mark.parametrize("case", DEGENERATE, ids=lambda c: f"{c[0]}-{c[1]}-{np.ndim(c[2])}d")
 def test_degenerate_fits_raise_the_same_messages(case):
     family, method, x, fixed, message = case
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no RuntimeWarning leaks from the arithmetic
-        with pytest.raises(ValueError, match=message) as info:
-            getattr(getattr(ps, family), method)(x, **fixed)
-    if "degenerate" in str(info.value):
-        assert str(info.value).endswith(_PREFIX)
+    for data in (x, np.asarray(x, dtype=np.float64)):  # a list, and the 1-D fast path
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no RuntimeWarning leaks from the arithmetic
+            with pytest.raises(ValueError, match=message) as info:
+                getattr(getattr(ps, family), method)(data, **fixed)
+        if "degenerate" in str(info.value):
+            assert str(info.value).endswith(_PREFIX)
 
 
 def test_analytic_ple_still_validates_rng_and_m():
@@ -370,25 +385,49 @@ def test_analytic_ple_still_validates_rng_and_m():
         assert ps.Exponential.fit_ple(x, rng=rng).params == ps.Exponential.fit_ple(x).params
 
 
-def test_out_of_support_data_raise_the_same_messages():
-    with pytest.raises(ValueError, match=re.escape(
-            "`x` has 1 value(s) outside the support of Pareto (positive values), e.g. -1.0.")):
-        ps.Pareto.fit_mle([2.0, -1.0, 3.0], xm=1.0)
-    with pytest.raises(ValueError, match=re.escape(
-            "`x` has 1 value(s) outside the support of Pareto (below the fixed `xm`), e.g. 0.5.")):
-        ps.Pareto.fit_mle([2.0, 0.5, 3.0], xm=1.0)
-    with pytest.raises(ValueError, match=re.escape(
-            "`x` has 2 value(s) outside the support of Geometric (integers >= 1), e.g. 0.0.")):
-        ps.Geometric.fit_mle([0, 2, 1.5])
-    with pytest.raises(ValueError, match=re.escape(
-            "`x` has 1 value(s) outside the support of Exponential ([0, inf)), e.g. -0.5.")):
-        ps.Exponential.fit_ple([1.0, -0.5])
-    with pytest.raises(ValueError, match=re.escape(
-            "`x` has 1 value(s) outside the support of Uniform (below the fixed `low`), e.g. -1.0.")):
-        ps.Uniform.fit_mle([0.5, -1.0], low=0.0)
-    with pytest.raises(ValueError, match=re.escape(
-            "`x` has 1 value(s) outside the support of Uniform (above the fixed `high`), e.g. 2.0.")):
-        ps.Uniform.fit_ple([0.5, 2.0], high=1.0)
+#: (family, method, data, fixed, the exact message)
+OUT_OF_SUPPORT = [
+    ("Pareto", "fit_mle", [2.0, -1.0, 3.0], {"xm": 1.0},
+     "`x` has 1 value(s) outside the support of Pareto (positive values), e.g. -1.0."),
+    ("Pareto", "fit_mle", [2.0, 0.5, 3.0], {"xm": 1.0},
+     "`x` has 1 value(s) outside the support of Pareto (below the fixed `xm`), e.g. 0.5."),
+    ("Geometric", "fit_mle", [0, 2, 1.5], {},
+     "`x` has 2 value(s) outside the support of Geometric (integers >= 1), e.g. 0.0."),
+    ("Exponential", "fit_ple", [1.0, -0.5], {},
+     "`x` has 1 value(s) outside the support of Exponential ([0, inf)), e.g. -0.5."),
+    ("Uniform", "fit_mle", [0.5, -1.0], {"low": 0.0},
+     "`x` has 1 value(s) outside the support of Uniform (below the fixed `low`), e.g. -1.0."),
+    ("Uniform", "fit_ple", [0.5, 2.0], {"high": 1.0},
+     "`x` has 1 value(s) outside the support of Uniform (above the fixed `high`), e.g. 2.0."),
+    ("Exponential", "fit_mle", [1.0, np.nan], {},
+     "`x` contains 1 non-finite value(s) (nan or inf), e.g. nan."),
+    ("Gaussian", "fit_ple", [1.0, np.inf, 2.0], {"mu": 0.0},
+     "`x` contains 1 non-finite value(s) (nan or inf), e.g. inf."),
+    ("Gaussian", "fit_mle", [1.0, 2.0], {"sigma": -1.0},
+     "`sigma` must be positive; got -1.0."),
+    ("Gaussian", "fit_mle", [1.0, 2.0], {"mu": 0.0, "sigma": 1.0},
+     "all parameters of Gaussian are fixed (['mu', 'sigma']): there is nothing to fit."),
+    ("Exponential", "fit_ple", [1.0], {},
+     "`x` has n = 1 observations, but the PLE of Exponential needs n >= 2."),
+]
+
+
+@pytest.mark.parametrize("as_array", [False, True], ids=["list", "ndarray"])
+@pytest.mark.parametrize("case", OUT_OF_SUPPORT, ids=lambda c: f"{c[0]}-{c[1]}")
+def test_invalid_data_raise_the_same_messages(case, as_array):
+    family, method, x, fixed, message = case
+    data = np.asarray(x, dtype=np.float64) if as_array else x  # ndarray: the 1-D fast path
+    with pytest.raises(ValueError, match=re.escape(message)):
+        getattr(getattr(ps, family), method)(data, **fixed)
+
+
+def test_unknown_keywords_raise_the_same_type_error():
+    x = data("Gaussian", 0, (25,))
+    for fit in (ps.Gaussian.fit_mle, ps.Gaussian.fit_ple):
+        with pytest.raises(TypeError, match="got an unexpected keyword argument 'scale'"):
+            fit(x, scale=1.0)
+    with pytest.raises(TypeError, match="got an unexpected keyword argument 'parametrization'"):
+        ps.Gaussian.fit_mle(x, parametrization="sigma")
 
 
 #: Geometric PLE of one data set (the root finder) at sample sizes around its switch from
