@@ -353,7 +353,8 @@ class MultivariateGaussian:
         shape = sample_shape + self.batch_shape + (n, self.dim)
         z = rng.standard_normal(shape)
         # x_i = mean + L z_i for every observation i: z @ L^T
-        return self._mean[..., None, :] + z @ np.swapaxes(self._chol, -1, -2)
+        return self._mean[..., None, :] + z @ np.ascontiguousarray(
+            np.swapaxes(self._chol, -1, -2))
 
     # ------------------------------------------------------------------ densities
     def _points(self, x):
@@ -532,7 +533,7 @@ class MultivariateGaussian:
             cov, ddof = fixed["cov"], None
         else:
             dev = x - mean[..., None, :]
-            scatter = np.swapaxes(dev, -1, -2) @ dev
+            scatter = np.ascontiguousarray(np.swapaxes(dev, -1, -2)) @ dev
             scatter = 0.5 * (scatter + np.swapaxes(scatter, -1, -2))
             ddof = n - 1 if (kind == "ple" and "mean" not in fixed) else n
             cov = scatter / ddof

@@ -214,38 +214,56 @@ def _run_chunk(spec: _Spec, runs: int, seed) -> np.ndarray:
 def _merge(parts):
     """Pool ``(count, mean, scatter factor)`` parts into one (Chan's update).
 
-    ``S = sum S_i + sum N_i (m_i - M)(m_i - M)^T``: the factors and one column per
-    part are stacked and reduced to a lower-triangular ``d x d`` factor by a QR
-    decomposition (batched over runs).
+    ``S = sum S_i + sum N_i (m_i - M)(m_i - M)^T``, formed explicitly and
+    factorised again (batched over runs; see :func:`_lower_factor`).
     """
     parts = [p for p in parts if p[0] > 0]
     if len(parts) == 1:
         return parts[0]
     total = sum(p[0] for p in parts)
     mean = sum(p[0] * p[1] for p in parts) / total
-    columns = [p[2] for p in parts]
-    columns += [np.sqrt(p[0]) * (p[1] - mean)[..., None] for p in parts]
-    return total, mean, _triangular(np.concatenate(columns, axis=-1))
+    scatter = sum(_outer(p[2]) for p in parts)
+    for count, centre, _ in parts:
+        delta = centre - mean
+        scatter = scatter + count * delta[:, :, None] * delta[:, None, :]
+    return total, mean, _lower_factor(scatter)
 
 
-def _triangular(columns):
-    """A lower-triangular ``L`` ``(runs, d, d)`` with ``L L^T = C C^T``, ``C`` ``(runs, d, m)``."""
-    runs, d, m = columns.shape
-    r = np.linalg.qr(np.swapaxes(columns, -1, -2), mode="r")  # (runs, min(m, d), d)
-    lower = np.zeros((runs, d, d))
-    lower[..., :, :r.shape[-2]] = np.swapaxes(r, -1, -2)
-    return lower
+def _outer(factor):
+    """``F F^T`` for a batch of square ``F`` (the transpose copied: numpy's matmul of a
+    transposed view is several times slower)."""
+    return factor @ np.ascontiguousarray(np.swapaxes(factor, -1, -2))
+
+
+def _lower_factor(scatter):
+    """A lower-triangular ``L`` with ``L L^T = S`` for a batch of p.s.d. matrices ``S``.
+
+    The Cholesky factor where every ``S`` is positive definite (the usual case);
+    otherwise (a singular ``S``, e.g. fewer pooled points than dimensions) the
+    triangular factor of a QR decomposition of ``(V sqrt(w))^T``, ``S = V diag(w) V^T``,
+    which is exact for a singular ``S`` as well.
+    """
+    scatter = 0.5 * (scatter + np.swapaxes(scatter, -1, -2))
+    try:
+        return np.linalg.cholesky(scatter)
+    except np.linalg.LinAlgError:
+        pass
+    w, v = np.linalg.eigh(scatter)
+    columns = v * np.sqrt(np.clip(w, 0.0, None))[:, None, :]
+    r = np.linalg.qr(np.swapaxes(columns, -1, -2), mode="r")  # (runs, d, d), upper
+    return np.swapaxes(r, -1, -2)
 
 
 def event_generations(mean0, factor0, n, generations, *, mode="replace", fresh_fraction=0.0,
-                      estimator="ple", fixed_mean=None, runs=1, rng=None):
+                      estimator="ple", fixed_mean=None, runs=1, rng=None, pool=None):
     """The self-consuming loop of the multivariate Gaussian, one generation at a time.
 
     Parameters
     ----------
-    mean0 : ndarray of shape (d,)
-    factor0 : ndarray of shape (d, d)
+    mean0 : ndarray of shape (d,) or (runs, d)
+    factor0 : ndarray of shape (d, d) or (runs, d, d)
         A lower-triangular square root of the true covariance (its Cholesky factor).
+        The loop starts from this model (the truth, whose draws ``"fresh"`` mixes in).
     n, generations, mode, fresh_fraction
         As in :func:`simulate`.
     estimator : {"mle", "ple"}
@@ -255,6 +273,9 @@ def event_generations(mean0, factor0, n, generations, *, mode="replace", fresh_f
     fixed_mean : ndarray of shape (d,), optional
     runs : int
     rng : numpy.random.Generator
+    pool : tuple, optional
+        ``(count, mean (runs, d), scatter factor (runs, d, d))`` of data already
+        pooled (``"accumulate"`` continuing from a given state).
 
     Yields
     ------
@@ -270,7 +291,6 @@ def event_generations(mean0, factor0, n, generations, *, mode="replace", fresh_f
     truth_factor = np.broadcast_to(factor0, (runs, d, d))
     mean, factor = truth_mean.copy(), truth_factor.copy()
     n_real = int(round(fresh_fraction * n)) if mode == "fresh" else 0
-    pool = None
     for t in range(1, generations + 1):
         parts = []
         if n_real:
@@ -286,8 +306,9 @@ def event_generations(mean0, factor0, n, generations, *, mode="replace", fresh_f
         if mode == "accumulate":
             pool = (count, centre, scatter)
         if fixed_mean is not None:  # the scatter about the fixed mean: N degrees of freedom
-            shift = np.sqrt(count) * (centre - fixed_mean)[..., None]
-            scatter = _triangular(np.concatenate([scatter, shift], axis=-1))
+            shift = centre - fixed_mean
+            scatter = _lower_factor(_outer(scatter)
+                                    + count * shift[:, :, None] * shift[:, None, :])
             new_mean, divisor = np.broadcast_to(fixed_mean, (runs, d)), count
         else:
             new_mean, divisor = centre, (count - 1 if estimator == "ple" else count)
@@ -329,7 +350,7 @@ def _run_event_chunk(spec: _Spec, runs: int, seed) -> np.ndarray:
             fresh_fraction=spec.fresh_fraction, estimator=spec.estimator.kind,
             fixed_mean=None if fixed is None else np.asarray(fixed, dtype=float),
             runs=runs, rng=rng):
-        cov = factor @ np.swapaxes(factor, -1, -2)
+        cov = _outer(factor)
         traj[:, t, :k] = family._flatten(mean, cov)
         diverged[(diverged < 0) & bad] = t
         flat = (np.diagonal(factor, axis1=-2, axis2=-1) == 0).any(axis=-1)

@@ -7,8 +7,10 @@ command line exposes them as ``ple-stats reproduce NAME``.
 
 from ._deep_madness import reproduce_deep_madness
 from ._fairness import reproduce_fairness
+from ._gaussian_sweep import SWEEP_DIMS, SWEEP_SIZES, reproduce_gaussian_sweep
 from ._gmm import GMM_SIZES, GMM_WEIGHTS, reproduce_gmm
 from ._madness import MADNESS_PANELS, reproduce_gaussian_std, reproduce_madness
 
 __all__ = ["MADNESS_PANELS", "reproduce_madness", "reproduce_gaussian_std", "GMM_WEIGHTS",
-           "GMM_SIZES", "reproduce_gmm", "reproduce_fairness", "reproduce_deep_madness"]
+           "GMM_SIZES", "reproduce_gmm", "reproduce_fairness", "reproduce_deep_madness",
+           "reproduce_gaussian_sweep", "SWEEP_DIMS", "SWEEP_SIZES"]
