@@ -7,8 +7,9 @@ features.
 
 from __future__ import annotations
 
+import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 
 import numpy as np
 
@@ -92,7 +93,8 @@ def frechet_distance(features_a, features_b):
         If an argument is not a real numeric array.
     ValueError
         If an argument is not 2-D, has fewer than 2 rows or non-finite entries,
-        or the two have different numbers of columns.
+        the two have different numbers of columns, or the distance is larger
+        than the largest float.
 
     See Also
     --------
@@ -107,7 +109,11 @@ def frechet_distance(features_a, features_b):
     ``d * eps * max`` set to zero), so the result is real also for singular covariances (fewer rows
     than features) where ``scipy.linalg.sqrtm`` of :math:`\Sigma_a\Sigma_b`
     returns complex parts. A result that rounding makes slightly negative is
-    returned as 0. In one dimension it reduces to
+    returned as 0. The distance is homogeneous of degree 2 in the features, so it
+    is computed for both sets divided by the power of two nearest above their
+    largest magnitude (an exact scaling) and multiplied back: features of any
+    magnitude (1e-155 or 1e155, where squares leave the floating-point range)
+    give the distance to rounding. In one dimension it reduces to
     :math:`(\mu_a-\mu_b)^2 + (\sigma_a-\sigma_b)^2`.
 
     The estimate is biased upwards at small sample sizes (the sample
@@ -139,6 +145,25 @@ def frechet_distance(features_a, features_b):
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"`features_a` and `features_b` must have the same number of columns "
                          f"d; got {a.shape[1]} and {b.shape[1]}.")
+    # d^2 is homogeneous of degree 2: compute it for the features divided by a power of
+    # two near their largest magnitude (an exact scaling), so that no product of features
+    # overflows or underflows, and scale back
+    top = max(np.abs(a).max(), np.abs(b).max())
+    if top == 0.0:
+        return 0.0
+    exponent = math.frexp(top)[1]
+    value = _frechet_unit(np.ldexp(a, -exponent), np.ldexp(b, -exponent))
+    try:
+        return math.ldexp(value, 2 * exponent)
+    except OverflowError:
+        raise ValueError(
+            f"the Fréchet distance of `features_a` and `features_b` is {value:.6g} * 2**"
+            f"{2 * exponent}, larger than the largest float (about 1.8e308); rescale the "
+            "features.") from None
+
+
+def _frechet_unit(a, b):
+    """The distance for features of magnitude at most 1."""
     mean_a, mean_b = a.mean(axis=0), b.mean(axis=0)
     cov_a = np.atleast_2d(np.cov(a, rowvar=False))
     cov_b = np.atleast_2d(np.cov(b, rowvar=False))
@@ -186,14 +211,17 @@ def fairness_ratio(fid_majority, fid_minority):
     Returns
     -------
     float or numpy.ndarray
-        A float for scalar inputs, otherwise the broadcast array.
+        A float for scalar inputs, otherwise the broadcast array: the correctly
+        rounded quotient (IEEE division), also for FIDs far from 1.
 
     Raises
     ------
     TypeError
         If an argument is not numeric.
     ValueError
-        If an argument is not finite or not positive, or the shapes do not broadcast.
+        If an argument is not finite or not positive, the shapes do not broadcast,
+        or the ratio is outside the floating-point range (e.g. ``fairness_ratio(1e-300,
+        1e300)``, 1e600).
 
     See Also
     --------
@@ -210,11 +238,36 @@ def fairness_ratio(fid_majority, fid_minority):
     maj = _positive(fid_majority, "fid_majority")
     mino = _positive(fid_minority, "fid_minority")
     try:
-        ratio = mino / maj
+        shape = np.broadcast_shapes(maj.shape, mino.shape)
     except ValueError:
         raise ValueError(f"`fid_majority` and `fid_minority` must broadcast; got shapes "
                          f"{maj.shape} and {mino.shape}.") from None
+    with np.errstate(over="ignore", under="ignore"):
+        ratio = np.divide(mino, maj)  # IEEE division: the correctly rounded ratio
+    for bad, what in ((np.isinf(ratio), "larger than the largest float (about 1.8e308)"),
+                      (ratio == 0.0, "smaller than the smallest positive float (about 5e-324)")):
+        if np.any(bad):
+            idx = np.unravel_index(int(np.argmax(bad)), shape) if shape else ()
+            where = f" at index {tuple(int(i) for i in idx)}" if shape else ""
+            raise ValueError(
+                f"the fairness ratio fid_minority / fid_majority = "
+                f"{float(np.broadcast_to(mino, shape)[idx]):.6g} / "
+                f"{float(np.broadcast_to(maj, shape)[idx]):.6g}"
+                f"{where} is {what}.")
     return float(ratio) if ratio.ndim == 0 else ratio
+
+
+def _label(value, name):
+    """A single, hashable class label (a 0-d array becomes its scalar)."""
+    if isinstance(value, np.ndarray):
+        if value.ndim != 0:
+            raise TypeError(f"`{name}` must be a single class label (a hashable scalar such as "
+                            f"3 or 'cat'); got an array of shape {value.shape}.")
+        value = value.item()
+    if not isinstance(value, Hashable):
+        raise TypeError(f"`{name}` must be a single class label (a hashable scalar such as 3 "
+                        f"or 'cat'); got {type(value).__name__} {value!r}.")
+    return value
 
 
 def imbalance_ratio(labels, majority, minority):
@@ -235,7 +288,8 @@ def imbalance_ratio(labels, majority, minority):
     Raises
     ------
     TypeError
-        If ``labels`` is not 1-D array-like or a mapping, or a count is not an integer.
+        If ``labels`` is not 1-D array-like or a mapping, a count is not an integer,
+        or ``majority`` or ``minority`` is not a single hashable label (e.g. an array).
     ValueError
         If a class does not occur (``minority`` count 0) or ``majority == minority``.
 
@@ -247,6 +301,8 @@ def imbalance_ratio(labels, majority, minority):
     >>> imbalance_ratio({3: 180, 6: 18}, majority=3, minority=6)
     10.0
     """
+    majority = _label(majority, "majority")
+    minority = _label(minority, "minority")
     if majority == minority:
         raise ValueError(f"`majority` and `minority` must differ; both are {majority!r}.")
     if isinstance(labels, Mapping):
@@ -268,7 +324,11 @@ def imbalance_ratio(labels, majority, minority):
         if isinstance(labels, (str, bytes)):
             raise TypeError("`labels` must be a 1-D array of class labels or a mapping "
                             "{class: count}; got a string.")
-        arr = np.asarray(labels)
+        try:
+            arr = np.asarray(labels)
+        except ValueError as exc:  # ragged nested sequences
+            raise TypeError(f"`labels` must be a 1-D array of class labels or a mapping "
+                            f"{{class: count}}; {exc}") from None
         if arr.ndim != 1:
             raise TypeError(f"`labels` must be 1-D (one label per sample) or a mapping "
                             f"{{class: count}}; got shape {arr.shape}.")

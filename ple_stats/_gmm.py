@@ -34,6 +34,8 @@ _SQUAREM_MAX_STEP = 2.0**20
 _SQUAREM_MEAN_BOUND = 1e6
 #: The bootstrap PLE handles data sets in chunks of at most this many synthetic points.
 _PLE_CHUNK_DRAWS = 2**22
+#: Seed of the k-means++ restart of a fit that ended on a saddle (coincident components).
+_RESTART_SEED = 0
 
 GMMParams = namedtuple("GMMParams", ("weights", "means", "sigmas"))
 GMMParams.__qualname__ = "GMM.Params"
@@ -208,13 +210,23 @@ class GMM:
         arr = arr.astype(np.float64, copy=False)
         if np.isnan(arr).any():
             raise ValueError("`x` contains nan.")
+        lead = arr.shape[:-1]
+        try:
+            np.broadcast_shapes(lead, self.batch_shape)
+        except ValueError:
+            raise ValueError(
+                f"`x` of shape {arr.shape} does not align with the batch shape "
+                f"{self.batch_shape} of the mixture: the leading axes of `x` (all but the "
+                f"last, the points), {lead}, must broadcast with {self.batch_shape}.") from None
         return arr
 
     def logpdf(self, x):
         """Log density at ``x``, a log-sum-exp over the components.
 
         ``x`` has shape ``(*batch_shape, k)`` or broadcasts to it: the
-        parameters are aligned with its leading axes.
+        parameters are aligned with its leading axes. A ``TypeError`` is raised
+        for non-numeric ``x``, a ``ValueError`` for nan or for leading axes that
+        do not broadcast with the batch shape.
         """
         return _mixture_logpdf(self._points(x), *self._values)
 
@@ -279,20 +291,26 @@ class GMM:
             Iteration cap; data sets that hit it are flagged in
             ``info["converged"]`` and a :class:`ConvergenceWarning` is issued.
         var_floor : float
-            Positive; every component variance is kept at least
+            In (0, 1); every component variance is kept at least
             ``var_floor * var(x)`` (``var(x)`` of its own data set). Without a
             floor the likelihood is unbounded; a data set whose fit ends on the
             floor is flagged in ``info["floor_hit"]`` with a
             :class:`DegenerateDataWarning`.
         init : {"quantile", "kmeans++"} or GMM
             Start. ``"quantile"`` (default, deterministic): means at the
-            ``(k + 0.5) / K`` quantiles of the data, equal weights, every sigma
-            the data's standard deviation. ``"kmeans++"``: means chosen by
+            ``(k + 0.5) / K`` quantiles of the data (where two of them coincide,
+            as on tied or discrete data, the same quantiles of the data's
+            distinct values, which differ), equal weights, every sigma the
+            data's standard deviation. ``"kmeans++"``: means chosen by
             k-means++ seeding with ``rng`` (first centre uniform, then each
             next with probability proportional to the squared distance to the
             nearest chosen one), weights and sigmas as for ``"quantile"``. A
             ``GMM`` (batch shape broadcasting to the data's) starts from its
-            parameters.
+            parameters. With either rule, a fit that ends with two coincident
+            components (equal means and sigmas within 1e-7 standard
+            deviations of the data: a saddle of the likelihood, which EM does
+            not leave) is refitted from a k-means++ start with a fixed seed,
+            and the fit with the higher likelihood is returned.
         accelerate : bool
             ``True`` (default): SQUAREM-accelerated EM (see Notes); on
             slowly converging (overlapping) mixtures at ``tol <= 1e-8`` it
@@ -319,6 +337,14 @@ class GMM:
             observations equal, or bad settings.
         TypeError
             Non-numeric data or settings of the wrong type.
+
+        Warns
+        -----
+        ConvergenceWarning
+            When a data set hit ``max_iter``.
+        DegenerateDataWarning
+            When a fit ends on the variance floor, or a data set has fewer
+            distinct values than ``K`` (the mixture is then not identifiable).
 
         Notes
         -----
@@ -379,10 +405,10 @@ class GMM:
         x = as_data(x)
         settings = _em_settings(tol, max_iter, var_floor, init, accelerate)
         _check_fit_data(x, K)
+        _warn_unidentifiable(x, K, stacklevel=2)
         batch, n = x.shape[:-1], x.shape[-1]
         flat = x.reshape(-1, n)
-        start = _start(flat, K, settings["init"], rng, batch)
-        fit = _em(flat, start, **_em_kwargs(settings))
+        fit = _fit_em(flat, K, settings, rng, batch)
         _warn_em(fit, batch, settings["max_iter"], stacklevel=2)
         params = _ordered(fit.weights, fit.means, np.sqrt(fit.variances))
         info = {
@@ -510,6 +536,8 @@ class GMM:
         ConvergenceWarning
             When EM on ``x`` did not converge, or the PLE equation was not
             solved for some data sets (``info["converged"]``).
+        DegenerateDataWarning
+            As :meth:`fit_mle` (the floor, fewer distinct values than ``K``).
 
         Notes
         -----
@@ -636,11 +664,12 @@ class GMM:
         x = as_data(x)
         settings = _em_settings(tol, max_iter, var_floor, init, accelerate)
         _check_fit_data(x, K)
+        _warn_unidentifiable(x, K, stacklevel=2)
         rng = as_rng(rng)
         batch, n = x.shape[:-1], x.shape[-1]
         flat = x.reshape(-1, n)
         size = flat.shape[0]
-        fit = _em(flat, _start(flat, K, settings["init"], rng, batch), **_em_kwargs(settings))
+        fit = _fit_em(flat, K, settings, rng, batch)
         _warn_em(fit, batch, settings["max_iter"], stacklevel=2)
         t_x = _ordered(fit.weights, fit.means, np.sqrt(fit.variances))
         est, resid, se = (np.empty((3, size, K)) for _ in range(3))
@@ -704,11 +733,10 @@ def _fit_ple_hypernetwork(x, n_components, *, m, rng, var_floor, lam, epochs, lr
     detach = True if detach is None else detach
     if not isinstance(detach, (bool, np.bool_)):
         raise TypeError(f"`detach` must be a bool; got {type(detach).__name__}.")
-    var_floor = _as_float(var_floor, "var_floor")
-    if var_floor <= 0:
-        raise ValueError(f"`var_floor` must be positive; got {var_floor!r}.")
+    var_floor = _as_var_floor(var_floor)
     x = as_data(x)
     _check_fit_data(x, K)
+    _warn_unidentifiable(x, K, stacklevel=3)
     batch, n = x.shape[:-1], x.shape[-1]
     flat = x.reshape(-1, n)
     size = flat.shape[0]
@@ -843,12 +871,13 @@ def _em(x, start, *, tol, max_iter, var_floor, accelerate=False):
     idx = np.arange(B)
     mom = moments
     rows = max(1, _EM_CHUNK_CELLS // (K * n))
+    scratch = _Scratch(min(rows, B), K, n)
     cycle = 3 if accelerate else 1
     saved = {}  # accelerate: p0, p1, p2 ((A, K) triples), ll(p1), at_max of the active sets
     step_max = np.ones(B)
     for it in range(1, max_iter + 1):
         phase = (it - 1) % cycle
-        mean_ll, new = _em_map(mom, w[idx], mu[idx], var[idx], rows, var_floor)
+        mean_ll, new = _em_map(mom, w[idx], mu[idx], var[idx], rows, var_floor, scratch)
         n_iter[idx] = it
         if phase == 0:
             done = np.abs(mean_ll - lower[idx]) < tol
@@ -892,14 +921,15 @@ def _em(x, start, *, tol, max_iter, var_floor, accelerate=False):
     final_ll = np.empty(B)
     for lo in range(0, B, rows):
         blk = slice(lo, min(B, lo + rows))
-        final_ll[blk] = _e_step(moments[blk], w[blk], mu[blk], var[blk], need_stats=False)
+        final_ll[blk] = _e_step(moments[blk], w[blk], mu[blk], var[blk], need_stats=False,
+                                scratch=scratch)
     return _EMFit(
         weights=w, means=centre + scale * mu, variances=var * scale**2, n_iter=n_iter,
         converged=converged, loglik=n * (final_ll - np.log(scale[:, 0])),
         floor_hit=np.any(var <= var_floor * (1.0 + 1e-9), axis=-1))
 
 
-def _em_map(mom, w, mu, var, rows, var_floor):
+def _em_map(mom, w, mu, var, rows, var_floor, scratch=None):
     """One EM map on the active data sets: the mean log-likelihood at ``(w, mu, var)``
     (A,) and the M-step's parameters, the E-step done in blocks of ``rows`` data sets."""
     A, K = w.shape
@@ -907,7 +937,8 @@ def _em_map(mom, w, mu, var, rows, var_floor):
     stats = np.empty((A, K, 3))
     for lo in range(0, A, rows):
         blk = slice(lo, min(A, lo + rows))
-        mean_ll[blk], stats[blk] = _e_step(mom[blk], w[blk], mu[blk], var[blk])
+        mean_ll[blk], stats[blk] = _e_step(mom[blk], w[blk], mu[blk], var[blk],
+                                           scratch=scratch)
     return mean_ll, _m_step(stats, var_floor)
 
 
@@ -950,22 +981,49 @@ def _squarem_point(p0, p1, p2, alpha, var_floor):
     return w, q[:, K:2 * K], np.maximum(np.exp(np.minimum(q[:, 2 * K:], 700.0)), var_floor)
 
 
-def _e_step(mom, w, mu, var, need_stats=True):
+class _Scratch:
+    """Work arrays of the E-step for blocks of up to ``rows`` data sets, allocated once per
+    EM run: a fresh (rows, K, n) array per block costs more (allocation and first touch of
+    the memory) than the arithmetic on it."""
+
+    def __init__(self, rows, K, n):
+        self.logp = np.empty((rows, K, n))
+        self.top = np.empty((rows, 1, n))
+        self.total = np.empty((rows, 1, n))
+        self.ll = np.empty((rows, 1, n))
+
+
+def _e_step(mom, w, mu, var, need_stats=True, scratch=None):
     """E-step on a block: the mean log-likelihood per data set (A,) and, unless
     ``need_stats`` is false, the responsibility-weighted moments
-    ``sum_i r_ik x_i^p`` for p = 0, 1, 2, shape (A, K, 3)."""
+    ``sum_i r_ik x_i^p`` for p = 0, 1, 2, shape (A, K, 3). ``scratch`` (a
+    :class:`_Scratch` for at least A data sets) holds the work arrays."""
     x = mom[:, :, 1]
+    A, K = w.shape
+    if scratch is None:
+        scratch = _Scratch(A, K, x.shape[-1])
     with np.errstate(divide="ignore"):
         const = np.log(w) - 0.5 * np.log(var) - _LOG_SQRT_2PI
-    logp = np.subtract(x[:, None, :], mu[:, :, None])
+    logp = np.subtract(x[:, None, :], mu[:, :, None], out=scratch.logp[:A])
     np.multiply(logp, logp, out=logp)
     logp *= (-0.5 / var)[:, :, None]
     logp += const[:, :, None]
-    top = logp.max(axis=1, keepdims=True)
+    # max and sum over the short component axis as K - 1 elementwise steps: the same
+    # sequential order as numpy's reduction over a non-last axis (so the same result),
+    # without its overhead
+    top = scratch.top[:A]
+    np.copyto(top, logp[:, :1])
+    for k in range(1, K):
+        np.maximum(top, logp[:, k:k + 1], out=top)
     logp -= top
     np.exp(logp, out=logp)
-    total = logp.sum(axis=1, keepdims=True)
-    mean_ll = (np.log(total) + top)[:, 0, :].mean(axis=-1)
+    total = scratch.total[:A]
+    np.copyto(total, logp[:, :1])
+    for k in range(1, K):
+        total += logp[:, k:k + 1]
+    ll = np.log(total, out=scratch.ll[:A])
+    ll += top
+    mean_ll = ll[:, 0, :].mean(axis=-1)
     if not need_stats:
         return mean_ll
     logp /= total  # responsibilities
@@ -999,9 +1057,7 @@ def _start(x, K, init, rng, batch):
                              f"broadcast to the data's batch shape {batch}.") from None
         return tuple(np.array(v) for v in vals)
     if init == "quantile":
-        q = (np.arange(K) + 0.5) / K
-        mu = np.quantile(x, q, axis=-1).T.reshape(B, K)
-        return w, mu, var
+        return w, _quantile_means(x, K), var
     # k-means++ seeding, vectorised over data sets
     rng = as_rng(rng)
     mu = np.empty((B, K))
@@ -1019,6 +1075,19 @@ def _start(x, K, init, rng, batch):
         mu[:, k] = x[rows, pick]
         d2 = np.minimum(d2, (x - mu[:, k:k + 1]) ** 2)
     return w, np.sort(mu, axis=-1), var
+
+
+def _quantile_means(x, K):
+    """The quantile start's means (B, K) for the rows of ``x`` (B, n): the ``(k + 0.5) / K``
+    quantiles of the data, or, where two of them coincide (tied data: e.g. 40 zeros among
+    50 counts put both quartiles at 0), the same quantiles of the row's distinct values,
+    which are distinct. Equal means with equal variances and weights are a fixed point of
+    EM (a saddle of the likelihood), so the start must not have them."""
+    q = (np.arange(K) + 0.5) / K
+    mu = np.quantile(x, q, axis=-1).T.reshape(x.shape[0], K)
+    for i in np.flatnonzero(np.any(np.diff(mu, axis=-1) <= 0.0, axis=-1)):
+        mu[i] = np.quantile(np.unique(x[i]), q)
+    return mu
 
 
 def _ordered(w, mu, sigma):
@@ -1042,7 +1111,6 @@ def _ple_bootstrap(x, t_x, *, m, rng, n_iter, average, step, weight_floor, setti
     # a "kmeans++" start of the synthetic fits draws from its own stream, restarted
     # at every evaluation, so that b_m stays a fixed function of theta
     start_seed = int(rng.integers(2**63))
-    kw = _em_kwargs(settings)
     sd_x = x.std(axis=-1)[:, None]
     sd_floor = np.sqrt(settings["var_floor"]) * sd_x
     # the largest sensible sigma: 1.25 times the sigma-unbiased PLE of one Gaussian
@@ -1054,8 +1122,7 @@ def _ple_bootstrap(x, t_x, *, m, rng, n_iter, average, step, weight_floor, setti
     def binding(theta):
         nonlocal not_conv
         y = _from_base(u, z, *(t[:, None, :] for t in theta)).reshape(B * m, n)
-        start = _start(y, K, settings["init"], np.random.default_rng(start_seed), (B * m,))
-        fit = _em(y, start, **kw)
+        fit = _fit_em(y, K, settings, np.random.default_rng(start_seed), (B * m,))
         not_conv += int(np.count_nonzero(~fit.converged))
         stats = _ordered(fit.weights, fit.means, np.sqrt(fit.variances))
         return tuple(s.reshape(B, m, K) for s in stats)
@@ -1093,15 +1160,30 @@ def _as_float(value, name):
     return value
 
 
+def _as_var_floor(value):
+    """``var_floor`` in (0, 1): a fraction of var(x). Positive, since the mixture
+    likelihood is unbounded without a floor; below 1, since every method starts its
+    components at variance var(x), above the floor (the hypernetwork's variance head
+    ``softplus(.) + var_floor`` cannot start at var(x) otherwise), and a floor at or
+    above var(x) leaves no mixture to fit (every component at least as wide as the data,
+    and the bootstrap PLE's sigma cap, about 1.25 sd(x), below it)."""
+    value = _as_float(value, "var_floor")
+    if value <= 0:
+        raise ValueError(f"`var_floor` must be positive (the mixture likelihood is unbounded "
+                         f"without a floor); got {value!r}.")
+    if value >= 1:
+        raise ValueError(f"`var_floor` must be below 1 (it is a fraction of var(x): every "
+                         f"component variance is kept at least var_floor * var(x), and the "
+                         f"fit starts at var(x)); got {value!r}.")
+    return value
+
+
 def _em_settings(tol, max_iter, var_floor, init, accelerate):
     tol = _as_float(tol, "tol")
     if tol <= 0:
         raise ValueError(f"`tol` must be positive; got {tol!r}.")
     max_iter = as_int(max_iter, "max_iter", minimum=1)
-    var_floor = _as_float(var_floor, "var_floor")
-    if var_floor <= 0:
-        raise ValueError(f"`var_floor` must be positive (the mixture likelihood is unbounded "
-                         f"without a floor); got {var_floor!r}.")
+    var_floor = _as_var_floor(var_floor)
     if not isinstance(init, GMM):
         if not isinstance(init, str):
             raise TypeError(f"`init` must be one of {_INITS} or a GMM; got "
@@ -1152,6 +1234,46 @@ def _check_fit_data(x, K):
         raise ValueError(f"`x` has a variance of {var[i]:.3g} in the data set at index {idx}, "
                          "outside the floating-point range of a mixture fit; rescale the data "
                          "(e.g. divide it by its standard deviation) and scale the fit back.")
+
+
+def _fit_em(x, K, settings, rng, batch):
+    """EM on the rows of ``x`` (B, n) from the start rule of ``settings``, with the saddle
+    guard: a row whose fit ends with two coincident components (equal means and sigmas
+    within 1e-7 of the data's standard deviation, a saddle of the likelihood that EM does
+    not leave) is refitted from a k-means++ start drawn from
+    ``default_rng(_RESTART_SEED)`` (afresh for each row, so that a batched fit equals
+    the fits one by one), and the fit with the higher log-likelihood is kept."""
+    kw = _em_kwargs(settings)
+    fit = _em(x, _start(x, K, settings["init"], rng, batch), **kw)
+    if K < 2 or isinstance(settings["init"], GMM):
+        return fit
+    _, mu, sd = _ordered(fit.weights, fit.means, np.sqrt(fit.variances))
+    tol = 1e-7 * x.std(axis=-1, keepdims=True)
+    close = (np.abs(np.diff(mu, axis=-1)) <= tol) & (np.abs(np.diff(sd, axis=-1)) <= tol)
+    rows = np.flatnonzero(np.any(close, axis=-1))
+    if rows.size:
+        starts = [_start(x[i:i + 1], K, "kmeans++", np.random.default_rng(_RESTART_SEED), (1,))
+                  for i in rows]
+        again = _em(x[rows], tuple(np.concatenate(v) for v in zip(*starts)), **kw)
+        better = again.loglik > fit.loglik[rows]
+        for name in _EMFit.__slots__:
+            getattr(fit, name)[rows[better]] = getattr(again, name)[better]
+    return fit
+
+
+def _warn_unidentifiable(x, K, stacklevel):
+    """DegenerateDataWarning for data sets with fewer distinct values than components."""
+    if K < 2:
+        return
+    flat = np.sort(x.reshape(-1, x.shape[-1]), axis=-1)
+    distinct = 1 + np.count_nonzero(np.diff(flat, axis=-1) > 0, axis=-1)
+    few = distinct < K
+    if few.any():
+        warnings.warn(
+            f"`x` has fewer distinct values than the K = {K} components in "
+            f"{int(few.sum())} of {few.size} data set(s) (e.g. {int(distinct[few][0])} "
+            "distinct values): the mixture is not identifiable and the fit puts components "
+            "on few points.", DegenerateDataWarning, stacklevel=stacklevel + 1)
 
 
 def _warn_em(fit, batch, max_iter, stacklevel):

@@ -148,7 +148,8 @@ class FitResult:
         ax.legend()
         return ax
 
-    def confidence_interval(self, confidence_level=0.95, *, n_resamples=1000, rng=None):
+    def confidence_interval(self, confidence_level=0.95, *, n_resamples=1000, rng=None,
+                            progress=None):
         """Parametric-bootstrap standard errors and percentile confidence intervals.
 
         ``n_resamples`` data sets of size ``n`` are drawn from the fitted
@@ -164,6 +165,10 @@ class FitResult:
             Number of bootstrap refits B (at least 2).
         rng : None, int or numpy.random.Generator
             Randomness of the resampling.
+        progress : bool, optional
+            Show a progress bar (tqdm) over the resamples; default: when stderr
+            is a terminal. The resamples are refitted in up to 10 batched calls
+            either way, so the bar never changes the result.
 
         Returns
         -------
@@ -182,7 +187,7 @@ class FitResult:
         from ._uncertainty import parametric_bootstrap_ci
 
         return parametric_bootstrap_ci(self, confidence_level=confidence_level,
-                                       n_resamples=n_resamples, rng=rng)
+                                       n_resamples=n_resamples, rng=rng, progress=progress)
 
 
 def _short(value):

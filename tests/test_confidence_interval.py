@@ -8,6 +8,8 @@ against its exact quantiles, shapes, fixed parameters, every kind of fit (analyt
 bootstrap, penalised, MLE), and bad arguments.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy import special, stats
@@ -254,3 +256,71 @@ def test_too_few_resamples_raise(result, b):
 def test_non_integer_resamples_raise(result):
     with pytest.raises(TypeError, match="`n_resamples`"):
         result.confidence_interval(n_resamples=10.5, rng=0)
+
+
+@pytest.mark.parametrize("level", ["a", "0.9", None, [0.9], True, 0.9j])
+def test_confidence_level_of_the_wrong_type_raises(result, level):
+    # strings (even numeric ones), sequences, booleans, complex: a TypeError naming it
+    with pytest.raises(TypeError, match="`confidence_level` must be a real number in \\(0, 1\\)"):
+        result.confidence_interval(level, n_resamples=10, rng=0)
+
+
+def test_confidence_level_accepts_numpy_scalars(result):
+    c = result.confidence_interval(0.9, n_resamples=10, rng=0)
+    for level in (np.float64(0.9), np.array(0.9)):
+        assert result.confidence_interval(level, n_resamples=10, rng=0) == c
+    assert result.confidence_interval(np.float32(0.9), n_resamples=10, rng=0).low.rate > 0
+
+
+@pytest.mark.parametrize("b", ["10", 10.0, True, None])
+def test_resamples_of_the_wrong_type_raise(result, b):
+    with pytest.raises(TypeError, match="`n_resamples` must be an integer"):
+        result.confidence_interval(n_resamples=b, rng=0)
+
+
+def test_progress_of_the_wrong_type_raises(result):
+    with pytest.raises(TypeError, match="`progress` must be True, False or None"):
+        result.confidence_interval(n_resamples=10, rng=0, progress="yes")
+
+
+# ---------------------------------------------------------------------------- progress
+
+
+def test_progress_bar_counts_resamples_and_does_not_change_the_result(result, capsys):
+    pytest.importorskip("tqdm")
+    quiet = result.confidence_interval(n_resamples=37, rng=4, progress=False)
+    assert capsys.readouterr().err == ""
+    shown = result.confidence_interval(n_resamples=37, rng=4, progress=True)
+    err = capsys.readouterr().err
+    assert "confidence_interval" in err and "37/37" in err and "resample" in err
+    assert shown == quiet
+    # the default shows a bar only on a terminal (pytest's captured stderr is not one)
+    default = result.confidence_interval(n_resamples=37, rng=4)
+    assert capsys.readouterr().err == "" and default == quiet
+
+
+def test_random_refits_in_batches_are_deterministic_and_warn_once():
+    # A bootstrap-PLE GMM fit: its refits consume rng and warn (some synthetic fits end on
+    # the variance floor). The 10 batched calls share rng in order, so the same rng gives the
+    # same interval, and each kind of warning is shown once, with the count of calls.
+    from ple_stats import GMM, ConvergenceWarning, DegenerateDataWarning
+
+    x = GMM(weights=[0.7, 0.3], means=[0.0, 3.0], sigmas=[1.0, 0.3]).sample(20, rng=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = GMM.fit_ple(x, m=5, n_iter=2, average=1, rng=0)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        a = res.confidence_interval(n_resamples=40, rng=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        b = res.confidence_interval(n_resamples=40, rng=3)
+    for part_a, part_b in zip(a, b):
+        for u, v in zip(part_a, part_b):
+            np.testing.assert_array_equal(u, v)
+    kinds = [w.category for w in record]
+    assert len(kinds) == len(set(kinds))  # one per kind (measured: both kinds, 10 and 2 calls)
+    assert set(kinds) == {ConvergenceWarning, DegenerateDataWarning}
+    for w in record:
+        assert "of 10 batched calls warned" in str(w.message)
+        assert w.filename == __file__  # attributed to the caller

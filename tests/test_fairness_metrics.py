@@ -157,3 +157,95 @@ def test_imbalance_ratio_from_labels_and_counts():
 def test_imbalance_ratio_bad_input(labels, maj, mino, exc, match):
     with pytest.raises(exc, match=match):
         imbalance_ratio(labels, maj, mino)
+
+
+# ---------------------------------------------------------------------------- extreme scales
+
+
+def _direct_frechet(a, b):
+    """The FID formula written out independently: tr (Sigma_a Sigma_b)^(1/2) as the sum of
+    the square roots of the eigenvalues of the (non-symmetric) product, which are real and
+    non-negative for two covariance matrices."""
+    ca = np.atleast_2d(np.cov(a, rowvar=False))
+    cb = np.atleast_2d(np.cov(b, rowvar=False))
+    eig = np.linalg.eigvals(ca @ cb)
+    assert np.all(np.abs(eig.imag) <= 1e-12 * np.abs(eig).max())
+    return (np.sum((a.mean(axis=0) - b.mean(axis=0)) ** 2) + np.trace(ca) + np.trace(cb)
+            - 2.0 * np.sum(np.sqrt(np.clip(eig.real, 0.0, None))))
+
+
+def _feature_pair(d, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(60, d)) @ rng.normal(size=(d, d))
+    b = rng.normal(size=(45, d)) @ rng.normal(size=(d, d)) + 0.5
+    return a, b
+
+
+@pytest.mark.parametrize("d", [1, 3, 8])
+def test_agrees_with_the_direct_formula(d):
+    # moderate scale, where the direct formula is accurate: the two agree to rounding
+    # (measured: within 1.2e-14 relative)
+    a, b = _feature_pair(d, d)
+    assert frechet_distance(a, b) == pytest.approx(_direct_frechet(a, b), rel=1e-12)
+
+
+@pytest.mark.parametrize("d", [1, 3, 8])
+@pytest.mark.parametrize("c", [1e155, 1e-155])
+def test_homogeneous_of_degree_two_at_extreme_scales(d, c):
+    # d^2(c a, c b) = c^2 d^2(a, b). At 1e155 the squares of the features overflow (the
+    # plain formula raised LinAlgError), at 1e-155 they underflow. The features at 1e155 are
+    # taken 100 times smaller so that c^2 d^2 stays below the largest float; the results at
+    # 1e-155 (about 1e-310) are subnormal, with a spacing of about 2e-14 of their value.
+    a, b = _feature_pair(d, d)
+    if c > 1:
+        a, b = 0.01 * a, 0.01 * b
+    ref = frechet_distance(a, b)
+    scaled = frechet_distance(c * a, c * b)
+    assert scaled / c / c == pytest.approx(ref, rel=1e-12)
+
+
+def test_distance_beyond_the_float_range_raises():
+    a, b = _feature_pair(3, 0)
+    with pytest.raises(ValueError, match="larger than the largest float"):
+        frechet_distance(1e155 * a, 1e155 * b)  # about 3e310
+    assert frechet_distance(np.zeros((3, 2)), np.zeros((4, 2))) == 0.0
+
+
+def test_fairness_ratio_is_the_correctly_rounded_quotient_or_raises():
+    # Python's Fraction -> float conversion is correctly rounded: the reference.
+    from fractions import Fraction
+
+    values = [5e-324, 1e-310, 1e-300, 1e-150, 0.3, 1.0, 7.0, 1e150, 1e300, 1.7e308]
+    for maj in values:
+        for mino in values:
+            exact = Fraction(mino) / Fraction(maj)
+            try:
+                expected = float(exact)
+            except OverflowError:
+                expected = np.inf
+            if expected == 0.0 or np.isinf(expected):
+                with pytest.raises(ValueError, match="fairness ratio.*(largest|smallest)"):
+                    fairness_ratio(maj, mino)
+            else:
+                assert fairness_ratio(maj, mino) == expected, (maj, mino)
+    with pytest.raises(ValueError, match=r"larger than the largest float"):
+        fairness_ratio(1e-300, 1e300)  # 1e600
+    with pytest.raises(ValueError, match=r"at index \(1,\) is larger than the largest float"):
+        fairness_ratio([1.0, 1e-300], [2.0, 1e300])
+
+
+@pytest.mark.parametrize("labels, maj, mino, match", [
+    ([3, 3, 6], np.array([3]), 6, r"`majority` must be a single class label.*shape \(1,\)"),
+    ([3, 3, 6], np.array([3, 6]), 6, r"`majority` must be a single class label.*shape \(2,\)"),
+    ({3: 2, 6: 1}, np.array([3]), 6, "`majority` must be a single class label"),
+    ([3, 3, 6], 3, [6], "`minority` must be a single class label.*list"),
+    ([3, 3, 6], 3, {6}, "`minority` must be a single class label.*set"),
+    ([3, [3, 6]], 3, 6, "`labels` must be a 1-D array"),
+])
+def test_imbalance_ratio_rejects_labels_of_the_wrong_kind(labels, maj, mino, match):
+    with pytest.raises(TypeError, match=match):
+        imbalance_ratio(labels, maj, mino)
+
+
+def test_imbalance_ratio_accepts_zero_dimensional_array_labels():
+    assert imbalance_ratio([3, 3, 6], np.array(3), np.int64(6)) == 2.0

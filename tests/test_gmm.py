@@ -629,3 +629,114 @@ def test_squarem_extrapolation_stays_valid():
         ll, _ = _em_map(mom, w, mu, var, 1, 1e-6)
     np.testing.assert_allclose(mu, p2[1], rtol=1e-12)
     assert np.isfinite(ll).all()
+
+
+# --------------------------------------------------------------------------- tied data, saddles
+def _sklearn_best_of_five(x, K):
+    """scikit-learn's GaussianMixture with k-means++ starts, best of 5; its regularisation
+    (reg_covar added to every variance) set to ple_stats' floor var_floor * var(x), so that
+    a component collapsed onto tied points has the same variance in both."""
+    gm = sklearn_mixture.GaussianMixture(K, init_params="k-means++", n_init=5, random_state=0,
+                                         tol=1e-8, max_iter=1000, reg_covar=1e-6 * x.var())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gm.fit(x[:, None])
+    return gm.score(x[:, None]) * x.size
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_em_does_not_stop_at_the_symmetric_saddle_on_tied_data(seed):
+    # Poisson(0.3) counts, n = 50: most observations are 0, so the (k + 0.5)/K quantiles
+    # of the data coincide (both quartiles 0 for seeds 0 and 2). Two identical components
+    # are a fixed point of EM, where it stopped with converged=True and no warning (seed
+    # 0: log-likelihood -45.5 against 227.8 for a k-means++ start). The start now has
+    # distinct means; the fit must reach scikit-learn's best of five k-means++ starts (the
+    # two objectives differ by reg_covar on the components off the floor: measured within
+    # 1e-10), or warn that the mixture is not identifiable (fewer distinct values than K).
+    x = np.random.default_rng(seed).poisson(0.3, 50).astype(float)
+    for K in (2, 3):
+        distinct = np.unique(x).size
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            res = GMM.fit_mle(x, n_components=K)
+        messages = [str(w.message) for w in record if w.category is DegenerateDataWarning]
+        if distinct < K:
+            assert any("fewer distinct values" in m for m in messages), (K, messages)
+            continue
+        assert res.info["converged"]
+        assert res.info["loglik"] >= _sklearn_best_of_five(x, K) - 1e-6, (seed, K)
+        assert np.all(np.diff(res.params.means) > 1e-3)
+
+
+def test_quantile_start_unchanged_on_untied_data_and_distinct_on_tied_data():
+    from ple_stats._gmm import _quantile_means
+
+    x = GMM(weights=[0.8, 0.2], means=[0.0, 2.0], sigmas=[1.0, 1.0]).sample(30, rng=0,
+                                                                            sample_shape=(4,))
+    for K in (1, 2, 3):
+        q = (np.arange(K) + 0.5) / K
+        np.testing.assert_array_equal(_quantile_means(x, K), np.quantile(x, q, axis=-1).T)
+    tied = np.array([[0.0] * 8 + [1.0, 2.0], [5.0] * 9 + [7.0], [0.0, 1.0, 2.0, 3.0] * 2 + [4, 5]])
+    mu = _quantile_means(tied, 3)
+    assert np.all(np.diff(mu, axis=-1) > 0)
+    np.testing.assert_array_equal(mu[0], np.quantile([0.0, 1.0, 2.0], [1 / 6, 0.5, 5 / 6]))
+    np.testing.assert_array_equal(mu[1], np.quantile([5.0, 7.0], [1 / 6, 0.5, 5 / 6]))
+    np.testing.assert_array_equal(mu[2], np.quantile(tied[2], [1 / 6, 0.5, 5 / 6]))  # untied
+
+
+def test_fit_ending_on_a_saddle_is_restarted(monkeypatch):
+    # The guard behind the start: with the old quantile rule (coincident means on these
+    # data) EM ends on the saddle, and the k-means++ restart with a fixed seed finds the
+    # maximum; batched and one-by-one fits agree (the restart is per data set).
+    import ple_stats._gmm as gmm_module
+
+    def tied_quantiles(x, K):
+        return np.quantile(x, (np.arange(K) + 0.5) / K, axis=-1).T.reshape(x.shape[0], K)
+
+    monkeypatch.setattr(gmm_module, "_quantile_means", tied_quantiles)
+    xs = np.stack([np.random.default_rng(s).poisson(0.3, 50).astype(float) for s in (0, 2)])
+    assert np.all(tied_quantiles(xs, 2)[:, 0] == tied_quantiles(xs, 2)[:, 1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateDataWarning)
+        both = GMM.fit_mle(xs)
+        for i, x in enumerate(xs):
+            one = GMM.fit_mle(x)
+            assert one.info["loglik"] >= _sklearn_best_of_five(x, 2) - 1e-6
+            assert both.info["loglik"][i] == one.info["loglik"]
+            for a, b in zip(both.params, one.params):
+                np.testing.assert_array_equal(a[i], b)
+
+
+def test_fewer_distinct_values_than_components_warns():
+    x = np.array([0.0] * 7 + [1.0] * 3)
+    for fit in (lambda: GMM.fit_mle(x, n_components=3),
+                lambda: GMM.fit_ple(x, n_components=3, m=5, n_iter=2, average=1, rng=0)):
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            fit()
+        assert any(w.category is DegenerateDataWarning
+                   and "fewer distinct values than the K = 3" in str(w.message)
+                   for w in record)
+    with warnings.catch_warnings(record=True) as record:  # three distinct values: no warning
+        warnings.simplefilter("always")
+        GMM.fit_mle(np.array([0.0] * 7 + [1.0, 2.0, 3.5]), n_components=3)
+    assert not any("fewer distinct values" in str(w.message) for w in record)
+
+
+def test_logpdf_with_a_misaligned_batch_names_x_and_both_shapes():
+    d = GMM(weights=[0.5, 0.5], means=[[0.0, 1.0], [1.0, 2.0], [2.0, 3.0]], sigmas=1.0)
+    for method in (d.logpdf, d.cdf, d.nll):
+        with pytest.raises(ValueError, match=r"`x` of shape \(2, 5\).*batch shape \(3,\)"):
+            method(np.zeros((2, 5)))
+    assert d.logpdf(np.zeros((3, 5))).shape == (3, 5)
+    assert d.logpdf(np.zeros(5)).shape == (3, 5)  # the same points for every mixture
+    assert d.cdf(np.zeros((4, 1, 5))).shape == (4, 3, 5)
+
+
+@pytest.mark.parametrize("var_floor", [1.0, 2.0])
+def test_var_floor_of_one_or_more_is_refused(var_floor):
+    x = GMM(weights=[0.5, 0.5], means=[0.0, 3.0], sigmas=[1.0, 1.0]).sample(40, rng=0)
+    with pytest.raises(ValueError, match="`var_floor` must be below 1"):
+        GMM.fit_mle(x, var_floor=var_floor)
+    with pytest.raises(ValueError, match="`var_floor` must be below 1"):
+        GMM.fit_ple(x, var_floor=var_floor, m=5)

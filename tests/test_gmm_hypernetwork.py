@@ -217,3 +217,36 @@ def test_cli_method_option(tmp_path, capsys):
     assert cli_main(["reproduce", "madness", "--method", "hypernetwork", "--quick",
                      "--out", str(tmp_path)]) == 2
     assert "--method does not apply to `reproduce madness`" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("var_floor", [1.0, 1.5, 1e10])
+def test_var_floor_at_or_above_one_is_refused_by_name(var_floor):
+    # The variance head is softplus(.) + var_floor and starts at var(x) (1 in standardised
+    # coordinates): a floor >= 1 gave "math domain error" from softplus^-1(1 - var_floor).
+    x = OVERLAP.sample(20, rng=0)
+    with pytest.raises(ValueError, match=r"`var_floor` must be below 1.*got"):
+        GMM.fit_ple(x, method="hypernetwork", var_floor=var_floor, epochs=2)
+    from ple_stats.hyper.gmm import fit_gmm_hypernetwork
+
+    with pytest.raises(ValueError, match=r"`var_floor` must be in \(0, 1\)"):
+        fit_gmm_hypernetwork(x[None], [0], var_floor=var_floor, epochs=2)
+    with pytest.raises(ValueError, match="`var_floor` must be positive"):
+        GMM.fit_ple(x, method="hypernetwork", var_floor=0.0, epochs=2)
+    with pytest.raises(TypeError, match="`var_floor` must be a real number"):
+        GMM.fit_ple(x, method="hypernetwork", var_floor="1e-6", epochs=2)
+    # just below 1 is valid: every sigma at least sqrt(0.999) sd(x)
+    res = GMM.fit_ple(x, method="hypernetwork", var_floor=0.999, epochs=2, seeds=1)
+    assert np.all(res.params.sigmas >= np.sqrt(0.999) * x.std() * (1 - 1e-12))
+
+
+def test_start_has_distinct_means_on_tied_data():
+    # 40 zeros in 50 counts: both quartiles are 0. The network's start (EM's quantile
+    # start) uses the quantiles of the distinct values then, like EM.
+    from ple_stats._gmm import _quantile_means
+
+    x = np.random.default_rng(0).poisson(0.3, 50).astype(float)
+    assert np.quantile(x, 0.25) == np.quantile(x, 0.75) == 0.0
+    start = _quantile_means(x[None], 2)[0]
+    np.testing.assert_allclose(start, np.quantile(np.unique(x), [0.25, 0.75]))
+    res = GMM.fit_ple(x, method="hypernetwork", epochs=50, seeds=3)
+    assert np.diff(res.params.means)[0] > 0.1

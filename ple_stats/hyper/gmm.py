@@ -17,6 +17,7 @@ import math
 import numpy as np
 import torch
 
+from .._gmm import _quantile_means
 from ._checks import as_device
 
 __all__ = ["fit_gmm_hypernetwork", "WIDTH"]
@@ -183,10 +184,13 @@ def _train(x, seeds, *, K, lam, m, epochs, lr, detach, var_floor, head_scale, de
     centre = x.mean(axis=-1, keepdims=True)
     scale = x.std(axis=-1, keepdims=True)
     xs = (x - centre) / scale
+    if not 0.0 < var_floor < 1.0:
+        # the variance head is softplus(.) + var_floor and starts at variance 1 (var(x))
+        raise ValueError(f"`var_floor` must be in (0, 1) (a fraction of var(x), below the "
+                         f"start variance var(x)); got {var_floor!r}.")
     # start of every network: EM's quantile start in standardised coordinates
-    q = (np.arange(K) + 0.5) / K
     head_bias = np.zeros((B, 3, K))
-    head_bias[:, 0] = np.quantile(xs, q, axis=-1).T
+    head_bias[:, 0] = _quantile_means(xs, K)
     head_bias[:, 1] = math.log(math.expm1(1.0 - var_floor))  # softplus^-1: variance 1
     gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
     params = _init_params(gens, K, torch.from_numpy(head_bias), head_scale)
