@@ -754,12 +754,10 @@ def _fit_ple_hypernetwork(x, n_components, *, m, rng, var_floor, lam, epochs, lr
         if np.any(arr < 0):
             raise ValueError("`seeds` must be non-negative.")
         seeds = arr.reshape(size)
-    try:
-        from .hyper.gmm import fit_gmm_hypernetwork
-    except ImportError as exc:
-        raise ImportError(
-            'GMM.fit_ple(method="hypernetwork") needs PyTorch: pip install '
-            '"ple_stats[torch]" (or pip install torch).') from exc
+    from ._lib.optional import import_optional
+
+    import_optional("torch", 'GMM.fit_ple(method="hypernetwork")')
+    from .hyper.gmm import fit_gmm_hypernetwork
     from .hyper._checks import as_device
 
     dev = as_device("cpu" if device is None else device)

@@ -40,6 +40,7 @@ CASES = [
      "matplotlib"),
     (["reproduce", "gmm", "--quick"], ["matplotlib", "matplotlib.pyplot"], "matplotlib"),
     (["reproduce", "gmm", "--quick", "--n-jobs", "2"], ["joblib"], "joblib"),
+    (["reproduce", "gmm", "--quick", "--method", "hypernetwork"], ["torch"], "torch"),
     (["reproduce", "fairness", "--quick"], ["torch"], "torch"),
     (["reproduce", "fairness", "--quick"], ["sklearn", "sklearn.datasets"], "sklearn"),
     (["reproduce", "deep-madness", "--quick"], ["torch"], "torch"),
@@ -48,7 +49,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("argv, blocked, module", CASES,
-                         ids=[f"{c[0][1]}-{c[1][0]}" for c in CASES])
+                         ids=[f"{c[0][1]}-{'-'.join(c[0][3:])}-{c[1][0]}" for c in CASES])
 def test_cli_names_the_extra_of_a_missing_package(argv, blocked, module, tmp_path):
     code, output = _cli(argv + ["--out", str(tmp_path / "out"), "--no-progress"], blocked)
     assert code == 2, output
