@@ -21,6 +21,9 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # A copy of MathJax (3.2.2) from PyPI, copied into _static/mathjax: the formulas are
+    # typeset without any network (no CDN).
+    "sphinx-mathjax-offline",
     "sphinx.ext.intersphinx",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
@@ -38,6 +41,8 @@ toc_object_entries_show_parents = "hide"  # "On this page": fit_mle(), not Gauss
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 intersphinx_mapping = {}
+# The local MathJax of sphinx-mathjax-offline (which sets the same path); never a URL.
+mathjax_path = "mathjax/tex-chtml.js"
 
 html_theme = "pydata_sphinx_theme"
 html_title = "ple_stats"

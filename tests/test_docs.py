@@ -1,7 +1,9 @@
-"""The documentation sources: the API page lists exactly the public API; gallery examples.
+"""The documentation sources: the API page lists exactly the public API; gallery examples;
+the formulas are typeset by a MathJax served with the site (no CDN, so they render offline).
 
-These checks read the ``.rst`` and example files only (no Sphinx build), so they are fast.
-The build itself (``make docs``, warnings as errors) runs in CI.
+These checks read the ``.rst``, example and configuration files only (no Sphinx build), so
+they are fast; the one check of built pages skips when there is no build. The build itself
+(``make docs``, warnings as errors) runs in CI.
 """
 
 import ast
@@ -11,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
 API_PAGE = DOCS / "api.rst"
 EXAMPLES = DOCS / "examples"
+BUILT_HTML = DOCS / "_build" / "html"
 
 # The modules whose ``__all__`` is the public API, and what each needs to be imported.
 PUBLIC_MODULES = {"ple_stats": None, "ple_stats.experiments": None, "ple_stats.hyper": "torch"}
@@ -117,3 +121,62 @@ def test_gallery_example_has_a_title(path):
 def test_gallery_readme_has_a_title():
     lines = (EXAMPLES / "README.rst").read_text(encoding="utf-8").strip().splitlines()
     assert set(lines[1].strip()) == {"="} and len(lines[1].strip()) >= len(lines[0].strip())
+
+
+def _conf_values():
+    """``{name: value}`` of the literal top-level assignments of docs/conf.py (not run)."""
+    values = {}
+    for node in ast.parse((DOCS / "conf.py").read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 \
+                and isinstance(node.targets[0], ast.Name):
+            try:
+                values[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:  # not a literal
+                pass
+    return values
+
+
+def _is_external(url):
+    return "://" in url or url.startswith("//")
+
+
+def test_math_is_typeset_by_a_local_mathjax():
+    conf = _conf_values()
+    extensions = conf["extensions"]
+    assert "sphinx.ext.mathjax" in extensions
+    # copies MathJax into _static/mathjax of the build and points mathjax_path there
+    assert "sphinx-mathjax-offline" in extensions
+    assert "sphinx.ext.imgmath" not in extensions
+    path = conf.get("mathjax_path", "mathjax/tex-chtml.js")
+    assert not _is_external(path) and not path.startswith("/"), \
+        f"mathjax_path must be a path under _static, not {path!r}"
+
+
+def test_docs_extra_installs_the_local_mathjax():
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    docs_extra = re.search(r"^docs = \[(.*?)^\]", text, re.MULTILINE | re.DOTALL)
+    assert docs_extra, "no docs extra in pyproject.toml"
+    assert re.search(r'"sphinx-mathjax-offline\b', docs_extra.group(1))
+
+
+def _script_sources(html):
+    return re.findall(r"<script\b[^>]*\bsrc=\"([^\"]*)\"", html)
+
+
+def test_built_pages_load_mathjax_from_the_site_itself():
+    pages = sorted(BUILT_HTML.rglob("*.html")) if BUILT_HTML.is_dir() else []
+    if not pages:
+        pytest.skip("no built documentation (make docs builds it)")
+    with_math = 0
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        mathjax = [src for src in _script_sources(html) if "mathjax" in src.lower()]
+        external = [src for src in mathjax if _is_external(src)]
+        where = f"{page.relative_to(BUILT_HTML)} (a stale build? rerun make docs)"
+        assert not external, f"{where} loads MathJax from the network: {external}"
+        if 'class="math' in html:
+            with_math += 1
+            assert mathjax, f"{where} has formulas but loads no MathJax"
+        for src in mathjax:
+            assert (page.parent / src.split("?")[0]).is_file(), f"{where}: {src} is missing"
+    assert with_math, "no built page has a formula"
