@@ -110,7 +110,8 @@ def describe(dist):
             if name in info:
                 lo, hi = info[name].domain
                 domains[name] = (_as_endpoint(lo, -np.inf), _as_endpoint(hi, np.inf))
-                integer[name] = bool(info[name].integrality) and (dist.name, name) not in _REAL_SHAPES
+                integer[name] = (bool(info[name].integrality)
+                                 and (dist.name, name) not in _REAL_SHAPES)
             else:  # pragma: no cover
                 domains[name] = (-np.inf, np.inf)
                 integer[name] = False
@@ -737,18 +738,23 @@ class ScipyModel(BindingModel):
         exact = (target <= lo_dom) | (target >= hi_dom)
         t = np.where(exact, _interior(lo_dom, hi_dom), target)
         base_lo = lo_dom if np.isfinite(lo_dom) else None
+        def farther(v):  # twice as far from the finite lower end (or 1 + 2|v| up)
+            if base_lo is not None:
+                return base_lo + 2.0 * (v - base_lo)
+            return v + 2.0 * (1.0 + np.abs(v))
+
         if np.isfinite(hi_dom):
             hi = np.full(size, hi_dom)
+        elif base_lo is not None:
+            hi = base_lo + 2.0 * (np.abs(t - base_lo) + 1e-300)
         else:
-            ref = base_lo if base_lo is not None else 0.0
-            hi = ref + 2.0 * (np.abs(t - ref) + 1e-300) if base_lo is not None else t + 1.0 + np.abs(t)
+            hi = t + 1.0 + np.abs(t)
         f_hi = f(hi)
         for _ in range(200):
             bad = (f_hi < 0) & ~exact
             if not bad.any() or np.isfinite(hi_dom):
                 break
-            ref = base_lo if base_lo is not None else 0.0
-            hi = np.where(bad, ref + 2.0 * (hi - ref) if base_lo is not None else hi + 2.0 * (1.0 + np.abs(hi)), hi)
+            hi = np.where(bad, farther(hi), hi)
             f_hi = np.where(bad, f(hi), f_hi)
         if base_lo is not None:
             lo = base_lo + 0.5 * (np.minimum(t, hi) - base_lo)
