@@ -497,6 +497,35 @@ def anchor_for(domains, values):
     return np.where(np.isfinite(anchor) & (anchor > 0), anchor, 1.0)
 
 
+#: widest support range tabulated by the fast discrete quantile function
+_MAX_TABLE = 4096
+
+
+def _discrete_ppf(dist, u, shapes):
+    """``dist.ppf(u, *shapes)`` for u of shape (m, size, n), shapes (size,), by table look-up.
+
+    The quantile of a discrete distribution is the smallest k with cdf(k) >= u,
+    i.e. the support's start plus the number of tabulated cdf values below u;
+    the cdf is tabulated once per data set up to the quantile of the largest
+    u. scipy's own ``_ppf`` searches per point and is far slower. Returns None
+    (use scipy's) when the range is infinite or wider than ``_MAX_TABLE``.
+    """
+    with np.errstate(all="ignore"):
+        top = np.asarray(dist.ppf(u.max(axis=(0, 2)), *shapes), dtype=float)
+        lo = np.broadcast_to(np.asarray(dist._get_support(*shapes)[0], dtype=float), top.shape)
+        width = top - lo + 1
+        if not (np.all(np.isfinite(width)) and width.max() <= _MAX_TABLE):
+            return None
+        ks = lo[:, None] + np.arange(int(width.max()))
+        cdf = np.asarray(dist.cdf(ks, *[np.asarray(s)[:, None] for s in shapes]), dtype=float)
+    if not np.all(np.isfinite(cdf)):
+        return None
+    out = np.empty(u.shape)
+    for i in range(u.shape[1]):
+        out[:, i, :] = lo[i] + np.searchsorted(cdf[i], u[:, i, :], side="left")
+    return out
+
+
 def _interior(lo, hi):
     """A point inside the domain (lo, hi)."""
     if np.isfinite(lo) and np.isfinite(hi):
@@ -605,6 +634,9 @@ class ScipyModel(BindingModel):
                 return inst.icdf(base)
             shapes = [values[n] for n in spec.shape_names]
             if spec.discrete:
+                fast = _discrete_ppf(spec.dist, base, [s[0, :, 0] for s in shapes])
+                if fast is not None:
+                    return fast + values["loc"]
                 return spec.dist.ppf(base, *shapes, loc=values["loc"])
             return spec.dist.ppf(base, *shapes, loc=values["loc"], scale=values["scale"])
 

@@ -356,7 +356,6 @@ def test_geom_reproduces_the_geometric_family_ple():
     _z_checks((res.params.p - ref.params.p) / res.info["mc_se"].p, R, m)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("dist, truth, kwds, name, mle", [
     (stats.poisson, (3.0,), {}, "mu", lambda x: x.mean(-1)),
     (stats.binom, (20, 0.3), {"fn": 20}, "p", lambda x: x.mean(-1) / 20),
@@ -374,7 +373,6 @@ def test_unbiased_mle_gives_ple_equal_to_the_mle(dist, truth, kwds, name, mle):
     _z_checks(z, R, m)
 
 
-@pytest.mark.slow
 def test_nbinom_dispersion_is_debiased():
     # Negative binomial (n = 2, p = 0.2), 50 observations: the MLE of the
     # dispersion n is biased up (measured +0.2 here); with both parameters free
@@ -389,6 +387,23 @@ def test_nbinom_dispersion_is_debiased():
     assert ok.mean() > 0.9
     diff = res.params.n - res.info["mle"].n
     assert diff.mean() + 4 * diff.std(ddof=1) / np.sqrt(R) < 0
+
+
+@pytest.mark.parametrize("dist, shapes", [
+    (stats.poisson, [[0.3, 3.0, 40.0]]),
+    (stats.binom, [[20, 20, 5], [0.3, 0.01, 0.99]]),
+    (stats.nbinom, [[2.0, 0.5, 7.3], [0.2, 0.5, 0.9]]),
+    (stats.betabinom, [[10, 10, 10], [2.0, 0.5, 3.0], [3.0, 1.0, 0.2]]),
+])
+def test_table_quantile_function_equals_scipys_ppf(dist, shapes):
+    # The discrete synthetic data come from a cdf table (much faster than scipy's
+    # per-point search); they must be scipy's ppf exactly.
+    from ple_stats._scipy_model import _discrete_ppf
+
+    u = np.random.default_rng(0).random((40, 3, 25))
+    shapes = [np.asarray(s, dtype=float) for s in shapes]
+    fast = _discrete_ppf(dist, u, shapes)
+    assert np.array_equal(fast, dist.ppf(u, *[s[None, :, None] for s in shapes]))
 
 
 def test_new_infrastructure_normal_matches_the_gaussian_ple():
