@@ -69,6 +69,8 @@ _REPRODUCTIONS = {
     "gmm": ("reproduce_gmm", "Figure 3 (unbalanced Gaussian mixture)"),
     "fairness": ("reproduce_fairness", "Table 1 (VAE vs Hyper-VAE, needs torch)"),
     "deep-madness": ("reproduce_deep_madness", "Figure 2 analogue (needs torch)"),
+    "gaussian-sweep": ("reproduce_gaussian_sweep",
+                       "multivariate Gaussian collapse, replace vs accumulate"),
 }
 _EVERY = tuple(_REPRODUCTIONS)
 _TORCH = ("fairness", "deep-madness")
@@ -87,8 +89,21 @@ def _at_least(minimum):
 
 
 def _check_runs(value, name, keyword):
-    # gmm: a standard error over seeds needs two of them
-    return _at_least(2 if name == "gmm" else 1)(value, name, keyword)
+    # gmm, gaussian-sweep: a standard error over seeds needs two of them
+    return _at_least(2 if name in ("gmm", "gaussian-sweep") else 1)(value, name, keyword)
+
+
+def _check_distinct(values, name, keyword):
+    if len(set(values)) != len(values):
+        return f"must not repeat; got {' '.join(str(v) for v in values)}."
+    return None
+
+
+def _check_sizes(values, name, keyword):
+    for v in values:
+        if v < (2 if keyword == "sizes" else 1):
+            return f"must be at least {2 if keyword == 'sizes' else 1}; got {v}."
+    return _check_distinct(values, name, keyword)
 
 
 def _check_m(value, name, keyword):
@@ -152,12 +167,26 @@ _OPTIONS = (
     _Option("--out", "output directory (default results/NAME)", _every("out"),
             {"metavar": "DIR"}),
     _Option("--runs", "madness, gaussian-std: runs per simulation (default: the paper's); "
-                      "gmm: data sets per cell; fairness, deep-madness: training seeds",
+                      "gmm: data sets per cell; fairness, deep-madness: training seeds; "
+                      "gaussian-sweep: seeds per cell",
             {"madness": "runs", "gaussian-std": "runs", "gmm": "seeds", "fairness": "seeds",
-             "deep-madness": "seeds"}, {"type": int, "metavar": "N"}, _check_runs),
+             "deep-madness": "seeds", "gaussian-sweep": "seeds"},
+            {"type": int, "metavar": "N"}, _check_runs),
     _Option("--generations", "generations (default 100; deep-madness: 5)",
             {"madness": "generations", "gaussian-std": "generations",
-             "deep-madness": "generations"}, {"type": int, "metavar": "G"}, _at_least(1)),
+             "deep-madness": "generations", "gaussian-sweep": "generations"},
+            {"type": int, "metavar": "G"}, _at_least(1)),
+    _Option("--dims", "dimensions d (default 1 3 10 31 100)", {"gaussian-sweep": "dims"},
+            {"type": int, "nargs": "+", "metavar": "D"}, _check_sizes, tuple),
+    _Option("--sizes", "sample sizes n, each >= 2 (default 10 32 100 316 1000)",
+            {"gaussian-sweep": "sizes"}, {"type": int, "nargs": "+", "metavar": "N"},
+            _check_sizes, tuple),
+    _Option("--modes", "loop modes (default replace accumulate)", {"gaussian-sweep": "modes"},
+            {"nargs": "+", "choices": ["replace", "accumulate"], "metavar": "MODE"},
+            _check_distinct, tuple),
+    _Option("--estimators", "estimators (default mle ple)", {"gaussian-sweep": "estimators"},
+            {"nargs": "+", "choices": ["mle", "ple"], "metavar": "EST"}, _check_distinct,
+            tuple),
     _Option("--m", "synthetic data sets of the bootstrap PLE (at least 2); with gmm "
                    "--method hypernetwork alone, the hypernetwork's m",
             {"madness": "m", "gmm": _gmm_m_keyword}, {"type": int, "metavar": "M"}, _check_m),
@@ -253,9 +282,9 @@ def _epilog():
     for name in _EVERY:
         flags = [o.flag for o in _OPTIONS
                  if name in o.keywords and len(o.keywords) < len(_EVERY)]
-        lines.append(f"  {name:<14}{' '.join(flags) if flags else '-'}")
+        lines.append(f"  {name:<13} {' '.join(flags) if flags else '-'}")
     common = [o.flag for o in _OPTIONS if len(o.keywords) == len(_EVERY)]
-    lines.append(f"  {'all':<14}{' '.join(common)}")
+    lines.append(f"  {'all':<13} {' '.join(common)}")
     lines.append("an option given explicitly always wins over --quick.")
     lines.append("exit codes: 0 success, 2 usage error (ple-stats: error: ... on stderr).")
     return "\n".join(lines)

@@ -123,3 +123,28 @@ def test_nonsingular_cell_matches_theory():
         se = values.std(axis=0, ddof=1) / math.sqrt(runs)
         z = (values.mean(axis=0) - theory[q]["mean"])[1:] / se[1:]
         assert np.all(np.abs(z) < 5), (q, z)
+
+
+def test_command_line_runs_the_quick_sweep(tmp_path, capsys):
+    from ple_stats.cli import main
+
+    out = tmp_path / "cli"
+    assert main(["reproduce", "gaussian-sweep", "--quick", "--runs", "3", "--generations",
+                 "2", "--dims", "2", "--sizes", "5", "--modes", "accumulate",
+                 "--estimators", "ple", "--out", str(out), "--no-progress"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    meta = json.loads((out / "gaussian_sweep.json").read_text())
+    assert meta["seeds"] == 3 and meta["dims"] == [2] and meta["modes"] == ["accumulate"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--runs", "1"], "`--runs` must be at least 2; got 1."),
+    (["--sizes", "1"], "`--sizes` must be at least 2; got 1."),
+    (["--dims", "3", "3"], "`--dims` must not repeat; got 3 3."),
+    (["--m", "3"], "--m does not apply to `reproduce gaussian-sweep`"),
+])
+def test_command_line_refuses_bad_options(tmp_path, capsys, argv, message):
+    from ple_stats.cli import main
+
+    assert main(["reproduce", "gaussian-sweep", *argv, "--out", str(tmp_path / "x")]) == 2
+    assert message in capsys.readouterr().err

@@ -290,7 +290,7 @@ def _plot(plt, table, q, label, scale, mode, dims, sizes, estimators, generation
                 exact_s = exact if scale == "linear" else exact[1:]
                 if np.isfinite(exact_s).any():
                     ax.plot(shown, exact_s, color="k", ls=":", lw=0.9)
-                if q == "logdet_ratio":
+                if q == "logdet_ratio" and np.isfinite(mean).any():  # not for singular cells
                     bound = np.array([r["logdet_ratio_bound"] for r in rows])
                     if np.isfinite(bound).any():
                         ax.plot(t, bound, color=color, ls="-.", lw=0.8)
