@@ -137,6 +137,13 @@ def maximize_batched(loglik, u0, *, h, lower=None, upper=None, tol=1e-10, max_it
     value = evaluate(u[None], everyone)[0]
     active = np.ones(size, dtype=bool)
     converged = np.zeros(size, dtype=bool)
+    # Chord steps: the Hessian is kept while the steps shrink fast (by 10x or more
+    # per iteration) and recomputed otherwise; a chord step costs 2k evaluations
+    # instead of 2k + 2k(k - 1).
+    hess_all = np.zeros((size, k, k))
+    need = np.ones(size, dtype=bool)
+    prev_full = np.full(size, np.inf)
+    n_grad = 2 * k
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
         idx = np.flatnonzero(active)
@@ -144,13 +151,24 @@ def maximize_batched(loglik, u0, *, h, lower=None, upper=None, tol=1e-10, max_it
             n_iter -= 1
             break
         ui, hi = u[idx], h[idx]
-        # Stencil points beyond the box are reflected inside (one-sided would need
-        # other formulas); the centre is inside by construction.
-        points = ui[None] + offsets[:, None, :] * hi[None]
-        values = evaluate(points[1:], idx)
-        values = np.concatenate([value[idx][None], values])
-        with np.errstate(all="ignore"):
-            grad, hess = _derivatives(values, hi)
+        fresh = need[idx]
+        grad = np.empty((idx.size, k))
+        for group, rows in ((True, np.flatnonzero(fresh)), (False, np.flatnonzero(~fresh))):
+            if rows.size == 0:
+                continue
+            offs = offsets[1:] if group else offsets[1:n_grad + 1]
+            points = ui[rows][None] + offs[:, None, :] * hi[rows][None]
+            values = evaluate(points, idx[rows])
+            values = np.concatenate([value[idx[rows]][None], values])
+            with np.errstate(all="ignore"):
+                if group:
+                    g, hs = _derivatives(values, hi[rows])
+                    hess_all[idx[rows]] = hs
+                else:
+                    plus, minus = values[1:n_grad + 1:2], values[2:n_grad + 2:2]
+                    g = ((plus - minus) / (2.0 * hi[rows].T)).T
+            grad[rows] = g
+        hess = hess_all[idx]
         step = _ascent_step(np.where(np.isfinite(grad), grad, 0.0), hess)
         step = np.where(np.isfinite(step), step, 0.0)
         # On the box, a step that would leave it is projected onto it.
@@ -179,9 +197,15 @@ def maximize_batched(loglik, u0, *, h, lower=None, upper=None, tol=1e-10, max_it
         accept = f_trial >= value[idx] - slack
         u[idx] = np.where(accept[:, None], trial, ui)
         value[idx] = np.where(accept, f_trial, value[idx])
-        small = (full <= tol) | (gain <= slack)
-        converged[idx] = small & accept | (~accept & (full <= 1e3 * tol))
-        active[idx] = ~(small | ~accept)
+        # (a chord step of negligible gain may still be far from the root: it ends
+        # the iteration only once it is short)
+        small = (full <= tol) | ((gain <= slack) & (fresh | (full <= 1e3 * tol)))
+        # a chord step that failed is retried with a fresh Hessian
+        retry = ~accept & ~fresh
+        converged[idx] = small & accept | (~accept & fresh & (full <= 1e3 * tol))
+        active[idx] = ~(small | (~accept & fresh))
+        need[idx] = retry | (scale < 1.0) | (full > 0.1 * prev_full[idx])
+        prev_full[idx] = np.where(accept, full, prev_full[idx])
     at_bound = np.any((u <= lower + 1e-9) | (u >= upper - 1e-9), axis=-1)
     converged |= at_bound
     return MaximizeResult(u=u, value=value, n_iter=n_iter, converged=converged,
