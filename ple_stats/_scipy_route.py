@@ -213,10 +213,9 @@ def _frozen(spec, params):
     values = params._asdict()
     if spec.kind == "new":
         return spec.dist(**values)
-    shapes = [values[s] for s in spec.shape_names]
-    if spec.discrete:
-        return spec.dist(*shapes, loc=values["loc"])
-    return spec.dist(*shapes, loc=values["loc"], scale=values["scale"])
+    # positional, so that ``frozen.args`` holds every parameter (the parametric
+    # bootstrap of FitResult.confidence_interval draws from ``dist.dist.rvs(*args)``)
+    return spec.dist(*(values[name] for name in spec.names))
 
 
 # --------------------------------------------------------------------------- support

@@ -472,6 +472,18 @@ def test_result_fields_and_batch_shape():
     np.testing.assert_allclose(res.dist.mean(), res.params.a * res.params.scale, rtol=1e-12)
 
 
+def test_fitted_distribution_carries_every_parameter():
+    # res.dist.args holds shapes, loc and scale (the parametric bootstrap of
+    # confidence_interval draws from dist.dist.rvs(*args)).
+    x = stats.norm(5.0, 2.0).rvs(size=20, random_state=0)
+    res = ple_stats.fit_ple(stats.norm, x, m=20, rng=0)
+    assert res.dist.args == (res.params.loc, res.params.scale)
+    ci = res.confidence_interval(n_resamples=20, rng=1)
+    assert ci.low.loc < res.params.loc < ci.high.loc and ci.low.loc > 3.0
+    k = stats.poisson(3.0).rvs(size=20, random_state=0)
+    assert ple_stats.fit_ple(stats.poisson, k, m=20, rng=0).dist.args[-1] == 0.0
+
+
 def test_single_data_set_gives_floats():
     x = stats.gamma(2.0, scale=3.0).rvs(size=15, random_state=0)
     res = ple_stats.fit_ple(stats.gamma, x, m=20, rng=0, floc=0)
