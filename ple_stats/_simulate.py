@@ -6,6 +6,9 @@ fit to real data. Runs are independent and vectorised: one batched fit per
 generation for a whole chunk of runs. Chunks are the unit of parallelism and
 of checkpointing, and each has its own random stream spawned from ``rng``,
 so the result does not depend on ``n_jobs``, the backend or interruptions.
+
+Event-shaped families (the multivariate Gaussian) run the same chunks through
+their own loop, :func:`event_generations`, which works on sufficient statistics.
 """
 
 from __future__ import annotations
@@ -367,9 +370,18 @@ def simulate(dist, n, generations=100, runs=1000, *, estimator="ple", fixed=None
 
     Parameters
     ----------
-    dist : Distribution
+    dist : Distribution or MultivariateGaussian
         The truth (generation 0): a ple_stats family with scalar parameters,
-        e.g. ``Uniform(low=0.0, high=1.0)``.
+        e.g. ``Uniform(low=0.0, high=1.0)``, or a single
+        :class:`~ple_stats.MultivariateGaussian`. For the latter the
+        trajectories hold the ``k = d + d(d+1)/2`` scalar parameters
+        ``"mean[i]"`` and ``"cov[i,j]"`` (``i <= j``), the estimator is ``"mle"``
+        or ``"ple"`` (analytic; callables are for the scalar families), ``fixed``
+        may hold ``"mean"``, and ``n >= d + 1`` (``n >= d`` with the mean fixed).
+        Its loop draws the sample mean and a Bartlett factor of the scatter
+        instead of data (exact in law) and accumulates running sufficient
+        statistics; :meth:`SimulationResult.collapse_summary` gives the mean
+        error, trace ratio and log-determinant ratio.
     n : int
         Number of points drawn per generation (at least 1).
     generations : int
