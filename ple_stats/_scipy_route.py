@@ -17,7 +17,7 @@ from ._scipy_model import (Coords, ScipyModel, anchor_for, describe, fit_mle_bat
 from ._validation import as_data, as_int, as_rng, fmt_value
 from ._warnings import PLEWarning
 
-__all__ = ["fit_ple", "NoMLEWarning"]
+__all__ = ["fit_ple", "NoMLEWarning", "FittedDistribution"]
 
 
 class NoMLEWarning(PLEWarning):
@@ -212,10 +212,44 @@ def fit_ple(dist, data, *, m=100, rng=None, tol=1e-8, max_iter=30, n_jobs=1, bac
 def _frozen(spec, params):
     values = params._asdict()
     if spec.kind == "new":
-        return spec.dist(**values)
+        return FittedDistribution(spec.dist, values)
     # positional, so that ``frozen.args`` holds every parameter (the parametric
     # bootstrap of FitResult.confidence_interval draws from ``dist.dist.rvs(*args)``)
     return spec.dist(*(values[name] for name in spec.names))
+
+
+class FittedDistribution:
+    """A fitted distribution of scipy's new infrastructure, with ple_stats' sampler.
+
+    Everything of the scipy object (``logpdf``, ``mean``, ``support``, ...) is
+    available as an attribute; :meth:`sample` follows ple_stats' convention
+    (``(*sample_shape, *batch_shape, n)``), so confidence intervals work as for
+    every other fit. ``scipy`` is the scipy distribution object itself.
+    """
+
+    def __init__(self, cls, values):
+        self.cls = cls
+        self.values = values
+        self.scipy = cls(**values)
+
+    @property
+    def batch_shape(self):
+        return np.shape(next(iter(self.values.values())))
+
+    def sample(self, n, rng=None, *, sample_shape=()):
+        n = as_int(n, "n", minimum=1)
+        shape = self.batch_shape + (n,)
+        inst = self.cls(**{k: np.broadcast_to(np.asarray(v, dtype=float)[..., None], shape)
+                           for k, v in self.values.items()})
+        return inst.sample(shape=tuple(sample_shape), rng=as_rng(rng))
+
+    def __getattr__(self, name):
+        if name in ("cls", "values", "scipy"):
+            raise AttributeError(name)
+        return getattr(self.scipy, name)
+
+    def __repr__(self):
+        return f"FittedDistribution({self.scipy!r})"
 
 
 # --------------------------------------------------------------------------- support

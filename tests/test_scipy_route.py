@@ -416,7 +416,12 @@ def test_new_infrastructure_normal_matches_the_gaussian_ple():
     assert np.all(res.info["converged"])
     ref = Gaussian.fit_ple(x)
     _z_checks((res.params.sigma - ref.params.sigma) / res.info["mc_se"].sigma, R, m)
-    assert isinstance(res.dist, stats.Normal)
+    assert isinstance(res.dist.scipy, stats.Normal)
+    np.testing.assert_allclose(res.dist.mean(), res.params.mu)
+    assert res.dist.sample(7, rng=0, sample_shape=(2,)).shape == (2, R, 7)
+    one = ple_stats.fit_ple(stats.Normal, x[0], m=20, rng=0)
+    ci = one.confidence_interval(n_resamples=20, rng=1)
+    assert ci.low.sigma < one.params.sigma < ci.high.sigma
 
 
 def test_make_distribution_class_is_accepted():
