@@ -243,6 +243,9 @@ class FittedDistribution:
                            for k, v in self.values.items()})
         return inst.sample(shape=tuple(sample_shape), rng=as_rng(rng))
 
+    def __reduce__(self):  # rebuilt from its parameters (scipy's objects need this)
+        return (FittedDistribution, (self.cls, self.values))
+
     def __getattr__(self, name):
         if name in ("cls", "values", "scipy"):
             raise AttributeError(name)
