@@ -11,6 +11,7 @@ import numpy as np
 
 from ._bootstrap import _unbox
 from ._distribution import _as_shape, _frozen
+from ._lib.deprecation import renamed_keywords
 from ._gaussian import c4
 from ._result import FitResult, Refit
 from ._validation import POSITIVE, REAL, Constraint, as_data, as_int, as_param, as_rng, fmt_value
@@ -427,10 +428,11 @@ class GMM:
         return _result(params, batch, n, "mle", info, Refit(refit, random=True))
 
     @classmethod
+    @renamed_keywords(lam="penalty", detach="detach_synthetic", seeds="seed_values")
     def fit_ple(cls, x, n_components=2, method="bootstrap", *, m=None, rng=None, n_iter=20,
                 average=10, step=1.0, weight_floor=1e-6, tol=1e-8, max_iter=1000,
-                var_floor=1e-6, init="quantile", accelerate=True, lam=None, epochs=None, lr=None,
-                detach=None, device=None, seeds=None):
+                var_floor=1e-6, init="quantile", accelerate=True, penalty=None, epochs=None,
+                lr=None, detach_synthetic=None, device=None, seed_values=None):
         r"""Penalized autophagy estimate (PLE) by the iterated bootstrap or a hypernetwork.
 
         ``method="bootstrap"`` (default) is described here; ``method="hypernetwork"``
@@ -460,7 +462,7 @@ class GMM:
         rng : None, int or numpy.random.Generator
             Randomness of the synthetic data sets (and of a ``"kmeans++"``
             start). For the hypernetwork, one seed per data set is drawn from
-            it (see ``seeds``).
+            it (see ``seed_values``).
         n_iter : int
             Number of bootstrap iterations (at least 1); there is no early
             stop (see Notes).
@@ -479,26 +481,29 @@ class GMM:
             the synthetic data sets too. Bootstrap only, except ``var_floor``
             (both methods); the hypernetwork raises ``ValueError`` when one of
             the others is changed from its default.
-        lam : float, optional
+        penalty : float, optional
             Hypernetwork only: weight of the penalty, non-negative (default
             0.1, the paper's); 0 gives the plain hypernetwork fit (no synthetic
-            data drawn).
+            data drawn). Formerly ``lam`` (deprecated alias, one release).
         epochs : int, optional
             Hypernetwork only: full-batch Adam steps (default 500).
         lr : float, optional
             Hypernetwork only: Adam learning rate (default 0.01).
-        detach : bool, optional
+        detach_synthetic : bool, optional
             Hypernetwork only: ``True`` (default) treats the synthetic sets as
             data (no gradient through them); ``False`` makes them
             reparameterised in the means and sigmas (the component choice is
-            discrete, so the weights get no pathwise gradient).
+            discrete, so the weights get no pathwise gradient). Formerly
+            ``detach`` (deprecated alias, one release).
         device : str or torch.device, optional
             Hypernetwork only: where to train (default ``"cpu"``).
-        seeds : array_like of int, optional
+        seed_values : array_like of int, optional
             Hypernetwork only: one seed per data set (the batch shape),
             overriding ``rng``; data set ``b`` then trains with a
-            ``torch.Generator`` seeded by ``seeds[b]`` alone, so its fit does
-            not depend on the rest of the batch.
+            ``torch.Generator`` seeded by ``seed_values[b]`` alone, so its fit
+            does not depend on the rest of the batch. Formerly ``seeds``
+            (deprecated alias, one release; ``seeds`` names a count elsewhere
+            in the package).
 
         Returns
         -------
@@ -519,15 +524,17 @@ class GMM:
             the data at the estimate), ``"penalty"`` (batch shape; loss and
             penalty at the last epoch, see Notes), ``"loss_history"``
             (``(*batch, 20)``, the loss at every ``epochs // 20``-th epoch),
-            ``"mle"`` (``None``: no EM is run), ``"epochs"``, ``"lam"``,
-            ``"m"``, ``"lr"``, ``"detach"``, ``"device"``, ``"seeds"``.
+            ``"mle"`` (``None``: no EM is run), ``"epochs"``, ``"penalty_weight"``,
+            ``"m"``, ``"lr"``, ``"detach_synthetic"``, ``"device"``, ``"seed_values"``
+            (and, for one release, their former names ``"lam"``, ``"detach"``,
+            ``"seeds"``).
 
         Raises
         ------
         ValueError
             As :meth:`fit_mle`, and for a ``method`` other than
             ``"bootstrap"`` or ``"hypernetwork"``, bad iteration settings,
-            ``lam < 0``, ``m < 1``, or a setting given to the wrong method.
+            ``penalty < 0``, ``m < 1``, or a setting given to the wrong method.
         ImportError
             ``method="hypernetwork"`` without PyTorch installed.
 
@@ -628,8 +635,9 @@ class GMM:
         """
         if not isinstance(method, str) or method not in _PLE_METHODS:
             raise ValueError(f"`method` must be one of {_PLE_METHODS}; got {method!r}.")
-        hyper = {"lam": lam, "epochs": epochs, "lr": lr, "detach": detach, "device": device,
-                 "seeds": seeds}
+        hyper = {"penalty": penalty, "epochs": epochs, "lr": lr,
+                 "detach_synthetic": detach_synthetic, "device": device,
+                 "seed_values": seed_values}
         if method == "hypernetwork":
             given = dict(n_iter=n_iter, average=average, step=step, weight_floor=weight_floor,
                          tol=tol, max_iter=max_iter, init=init, accelerate=accelerate)
@@ -718,21 +726,21 @@ class GMM:
 
 
 # ---------------------------------------------------------------------- hypernetwork PLE
-def _fit_ple_hypernetwork(x, n_components, *, m, rng, var_floor, lam, epochs, lr, detach,
-                          device, seeds):
+def _fit_ple_hypernetwork(x, n_components, *, m, rng, var_floor, penalty, epochs, lr,
+                          detach_synthetic, device, seed_values):
     """``GMM.fit_ple(method="hypernetwork")``: validation, then the torch code."""
     K = as_int(n_components, "n_components", minimum=1)
     m = as_int(1 if m is None else m, "m", minimum=1)
-    lam = _as_float(0.1 if lam is None else lam, "lam")
+    lam = _as_float(0.1 if penalty is None else penalty, "penalty")
     if lam < 0:
-        raise ValueError(f"`lam` must be non-negative; got {lam!r}.")
+        raise ValueError(f"`penalty` must be non-negative; got {lam!r}.")
     epochs = as_int(500 if epochs is None else epochs, "epochs", minimum=1)
     lr = _as_float(0.01 if lr is None else lr, "lr")
     if lr <= 0:
         raise ValueError(f"`lr` must be positive; got {lr!r}.")
-    detach = True if detach is None else detach
+    detach = True if detach_synthetic is None else detach_synthetic
     if not isinstance(detach, (bool, np.bool_)):
-        raise TypeError(f"`detach` must be a bool; got {type(detach).__name__}.")
+        raise TypeError(f"`detach_synthetic` must be a bool; got {type(detach).__name__}.")
     var_floor = _as_var_floor(var_floor)
     x = as_data(x)
     _check_fit_data(x, K)
@@ -740,24 +748,28 @@ def _fit_ple_hypernetwork(x, n_components, *, m, rng, var_floor, lam, epochs, lr
     batch, n = x.shape[:-1], x.shape[-1]
     flat = x.reshape(-1, n)
     size = flat.shape[0]
-    if seeds is None:
+    if seed_values is None:
         seeds = as_rng(rng).integers(2**62, size=size)
     else:
         if rng is not None:
-            raise ValueError("give `seeds` or `rng`, not both.")
-        arr = np.asarray(seeds)
+            raise ValueError("give `seed_values` or `rng`, not both.")
+        arr = np.asarray(seed_values)
         if arr.dtype.kind not in "iu":
-            raise TypeError(f"`seeds` must be integers; got dtype {arr.dtype}.")
+            raise TypeError(f"`seed_values` must be integers; got dtype {arr.dtype}.")
         if arr.shape != batch:
-            raise ValueError(f"`seeds` must have the data's batch shape {batch}; got shape "
-                             f"{arr.shape}.")
+            raise ValueError(f"`seed_values` must have the data's batch shape {batch}; got "
+                             f"shape {arr.shape}.")
         if np.any(arr < 0):
-            raise ValueError("`seeds` must be non-negative.")
+            raise ValueError("`seed_values` must be non-negative.")
         seeds = arr.reshape(size)
-    from ._lib.optional import import_optional
+    from ._lib.optional import MissingDependencyError, import_optional, missing_message
 
-    import_optional("torch", 'GMM.fit_ple(method="hypernetwork")')
-    from .hyper.gmm import fit_gmm_hypernetwork
+    feature = 'GMM.fit_ple(method="hypernetwork")'
+    import_optional("torch", feature)
+    try:
+        from .hyper.gmm import fit_gmm_hypernetwork
+    except ImportError:  # torch importable but not usable (or blocked): the same message
+        raise MissingDependencyError(missing_message("torch", feature)) from None
     from .hyper._checks import as_device
 
     dev = as_device("cpu" if device is None else device)
@@ -780,14 +792,16 @@ def _fit_ple_hypernetwork(x, n_components, *, m, rng, var_floor, lam, epochs, lr
         "penalty": _unbox(out["penalty"].reshape(batch)),
         "loss_history": out["history"].reshape(batch + (-1,)),
         "mle": None,
-        "epochs": epochs, "lam": lam, "m": m, "lr": lr, "detach": bool(detach),
-        "device": str(dev), "seeds": seeds.reshape(batch),
+        "epochs": epochs, "penalty_weight": lam, "m": m, "lr": lr,
+        "detach_synthetic": bool(detach), "device": str(dev), "seed_values": seeds.reshape(batch),
+        # the former keys, kept for one release
+        "lam": lam, "detach": bool(detach), "seeds": seeds.reshape(batch),
         "var_floor": var_floor,
         "fixed": (),
     }
     refit = functools.partial(GMM.fit_ple, n_components=K, method="hypernetwork", m=m,
-                              var_floor=var_floor, lam=lam, epochs=epochs, lr=lr,
-                              detach=bool(detach), device=device)
+                              var_floor=var_floor, penalty=lam, epochs=epochs, lr=lr,
+                              detach_synthetic=bool(detach), device=device)
     params = (out["weights"], out["means"], out["sigmas"])
     return _result(params, batch, n, "ple", info, Refit(refit, random=True))
 

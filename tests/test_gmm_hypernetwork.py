@@ -30,7 +30,7 @@ def _one_thread():
 @pytest.fixture(scope="module")
 def separated_fit():
     x = SEPARATED.sample(100, rng=3, sample_shape=(3,))
-    res = GMM.fit_ple(x, method="hypernetwork", epochs=200, seeds=[11, 12, 13])
+    res = GMM.fit_ple(x, method="hypernetwork", epochs=200, seed_values=[11, 12, 13])
     return x, res
 
 
@@ -47,8 +47,8 @@ def test_trains_to_the_em_optimum_on_a_well_identified_mixture(separated_fit):
     for a, b in zip(res.params, mle.params):
         np.testing.assert_allclose(a, b, atol=5e-3)
     assert res.method == "ple" and res.n == 100
-    assert res.info["epochs"] == 200 and res.info["lam"] == 0.1 and res.info["m"] == 1
-    assert res.info["detach"] is True and res.info["device"] == "cpu"
+    assert res.info["epochs"] == 200 and res.info["penalty_weight"] == 0.1 and res.info["m"] == 1
+    assert res.info["detach_synthetic"] is True and res.info["device"] == "cpu"
     # the reported loss is the last epoch's NLL + lam * penalty, penalty >= 0
     assert np.all(res.info["penalty"] >= 0) and np.all(np.isfinite(res.info["loss"]))
     np.testing.assert_allclose(res.info["loss"], hist[:, -1], rtol=0, atol=0.05)
@@ -59,7 +59,7 @@ def test_batched_equals_separate_training(separated_fit):
     # as it would alone (the batched matrix products give identical rounding here)
     x, res = separated_fit
     for i, seed in enumerate((11, 12, 13)):
-        one = GMM.fit_ple(x[i], method="hypernetwork", epochs=200, seeds=seed)
+        one = GMM.fit_ple(x[i], method="hypernetwork", epochs=200, seed_values=seed)
         for a, b in zip(res.params, one.params):
             np.testing.assert_allclose(np.asarray(a)[i], b, rtol=1e-12, atol=1e-12)
 
@@ -83,16 +83,17 @@ def test_seeding_is_deterministic():
     b = GMM.fit_ple(x, method="hypernetwork", epochs=50, rng=np.random.default_rng(7))
     c = GMM.fit_ple(x, method="hypernetwork", epochs=50, rng=8)
     assert all(np.array_equal(p, q) for p, q in zip(a.params, b.params))
-    assert np.array_equal(a.info["seeds"], b.info["seeds"])
+    assert np.array_equal(a.info["seed_values"], b.info["seed_values"])
     assert not np.array_equal(a.params.means, c.params.means)
 
 
 def test_lam_zero_is_the_plain_fit(separated_fit):
     x, res = separated_fit
     # lam = 0: no synthetic data are drawn, so m and detach cannot matter
-    plain = GMM.fit_ple(x, method="hypernetwork", epochs=200, seeds=[11, 12, 13], lam=0.0)
-    other = GMM.fit_ple(x, method="hypernetwork", epochs=200, seeds=[11, 12, 13], lam=0,
-                        m=4, detach=False)
+    plain = GMM.fit_ple(x, method="hypernetwork", epochs=200, seed_values=[11, 12, 13],
+                        penalty=0.0)
+    other = GMM.fit_ple(x, method="hypernetwork", epochs=200, seed_values=[11, 12, 13],
+                        penalty=0, m=4, detach_synthetic=False)
     assert all(np.array_equal(p, q) for p, q in zip(plain.params, other.params))
     np.testing.assert_array_equal(plain.info["penalty"], 0.0)
     np.testing.assert_allclose(plain.info["loss"], plain.info["loss_history"][:, -1],
@@ -104,10 +105,10 @@ def test_lam_zero_is_the_plain_fit(separated_fit):
 
 def test_reparameterised_synthetic_sets_change_the_fit():
     x = OVERLAP.sample(40, rng=6, sample_shape=(2,))
-    a = GMM.fit_ple(x, method="hypernetwork", epochs=60, seeds=[1, 2], lam=1.0, m=2)
-    b = GMM.fit_ple(x, method="hypernetwork", epochs=60, seeds=[1, 2], lam=1.0, m=2,
-                    detach=False)
-    assert b.info["detach"] is False
+    a = GMM.fit_ple(x, method="hypernetwork", epochs=60, seed_values=[1, 2], penalty=1.0, m=2)
+    b = GMM.fit_ple(x, method="hypernetwork", epochs=60, seed_values=[1, 2], penalty=1.0, m=2,
+                    detach_synthetic=False)
+    assert b.info["detach_synthetic"] is False
     assert not np.array_equal(a.params.means, b.params.means)
 
 
@@ -127,8 +128,8 @@ def test_kl_against_em_is_measurable():
 
 def test_bad_input():
     x = OVERLAP.sample(20, rng=0)
-    with pytest.raises(ValueError, match="`lam` must be non-negative"):
-        GMM.fit_ple(x, method="hypernetwork", lam=-0.1)
+    with pytest.raises(ValueError, match="`penalty` must be non-negative"):
+        GMM.fit_ple(x, method="hypernetwork", penalty=-0.1)
     with pytest.raises(ValueError, match="`m` must be"):
         GMM.fit_ple(x, method="hypernetwork", m=0)
     with pytest.raises(ValueError, match="`method` must be one of"):
@@ -137,18 +138,18 @@ def test_bad_input():
         GMM.fit_ple(x, method="hypernetwork", epochs=0)
     with pytest.raises(ValueError, match="`lr` must be positive"):
         GMM.fit_ple(x, method="hypernetwork", lr=0.0)
-    with pytest.raises(TypeError, match="`detach` must be a bool"):
-        GMM.fit_ple(x, method="hypernetwork", detach="yes")
+    with pytest.raises(TypeError, match="`detach_synthetic` must be a bool"):
+        GMM.fit_ple(x, method="hypernetwork", detach_synthetic="yes")
     with pytest.raises(ValueError, match="`n_iter`.*method='bootstrap' only"):
         GMM.fit_ple(x, method="hypernetwork", n_iter=5)
     with pytest.raises(ValueError, match="`accelerate`.*method='bootstrap' only"):
         GMM.fit_ple(x, method="hypernetwork", accelerate=1)  # not the default True
-    with pytest.raises(ValueError, match="`lam`.*method='hypernetwork' only"):
-        GMM.fit_ple(x, lam=0.1)
-    with pytest.raises(ValueError, match="`seeds` must have the data's batch shape"):
-        GMM.fit_ple(np.stack([x, x]), method="hypernetwork", seeds=[1, 2, 3])
-    with pytest.raises(ValueError, match="`seeds` or `rng`, not both"):
-        GMM.fit_ple(x, method="hypernetwork", seeds=1, rng=1)
+    with pytest.raises(ValueError, match="`penalty`.*method='hypernetwork' only"):
+        GMM.fit_ple(x, penalty=0.1)
+    with pytest.raises(ValueError, match="`seed_values` must have the data's batch shape"):
+        GMM.fit_ple(np.stack([x, x]), method="hypernetwork", seed_values=[1, 2, 3])
+    with pytest.raises(ValueError, match="`seed_values` or `rng`, not both"):
+        GMM.fit_ple(x, method="hypernetwork", seed_values=1, rng=1)
     with pytest.raises(ValueError, match="`device` must name a torch device"):
         GMM.fit_ple(x, method="hypernetwork", device="nowhere")
     with pytest.raises(ValueError, match="all observations equal"):
@@ -176,9 +177,10 @@ def test_thread_count_is_restored():
 
 def test_refit_reproduces_the_settings():
     x = OVERLAP.sample(30, rng=1)
-    res = GMM.fit_ple(x, method="hypernetwork", epochs=40, lam=0.5, m=2, rng=3)
+    res = GMM.fit_ple(x, method="hypernetwork", epochs=40, penalty=0.5, m=2, rng=3)
     again = res.refit(x, rng=3)
-    assert again.info["lam"] == 0.5 and again.info["m"] == 2 and again.info["epochs"] == 40
+    assert again.info["penalty_weight"] == 0.5 and again.info["m"] == 2
+    assert again.info["epochs"] == 40
     assert all(np.array_equal(p, q) for p, q in zip(res.params, again.params))
 
 
@@ -235,7 +237,7 @@ def test_var_floor_at_or_above_one_is_refused_by_name(var_floor):
     with pytest.raises(TypeError, match="`var_floor` must be a real number"):
         GMM.fit_ple(x, method="hypernetwork", var_floor="1e-6", epochs=2)
     # just below 1 is valid: every sigma at least sqrt(0.999) sd(x)
-    res = GMM.fit_ple(x, method="hypernetwork", var_floor=0.999, epochs=2, seeds=1)
+    res = GMM.fit_ple(x, method="hypernetwork", var_floor=0.999, epochs=2, seed_values=1)
     assert np.all(res.params.sigmas >= np.sqrt(0.999) * x.std() * (1 - 1e-12))
 
 
@@ -248,5 +250,5 @@ def test_start_has_distinct_means_on_tied_data():
     assert np.quantile(x, 0.25) == np.quantile(x, 0.75) == 0.0
     start = _quantile_means(x[None], 2)[0]
     np.testing.assert_allclose(start, np.quantile(np.unique(x), [0.25, 0.75]))
-    res = GMM.fit_ple(x, method="hypernetwork", epochs=50, seeds=3)
+    res = GMM.fit_ple(x, method="hypernetwork", epochs=50, seed_values=3)
     assert np.diff(res.params.means)[0] > 0.1

@@ -6,19 +6,19 @@ A hypernetwork trained with the PLE penalty
 reads a set of observations and predicts the module's weights. Here the module is
 :class:`ple_stats.hyper.examples.GaussianModel` (parameters ``mu`` and ``log_sigma``), the
 sets have n = 10 points, and :func:`ple_stats.hyper.train_ple` trains two hypernetworks on
-the same 4,096 sets: one by maximum likelihood alone (``lam=0``) and one with the PLE penalty
-(``lam=1``, ``m=8`` reparameterised synthetic sets per real set).
+the same 4,096 sets: one by maximum likelihood alone (``penalty=0``) and one with the PLE penalty
+(``penalty=1``, ``m=8`` reparameterised synthetic sets per real set).
 
 Trained on the likelihood alone, the hypernetwork learns the MLE, whose scale is biased low
 at n = 10: :math:`E\hat\sigma_{MLE} = \sqrt{(n-1)/n}\,c_4(n)\,\sigma = 0.9227\,\sigma`.
 The penalty asks that refitting on the model's own samples give, on average, the same
-weights. Because the network predicts ``log_sigma``, the limit for large ``lam`` and ``m`` is
+weights. Because the network predicts ``log_sigma``, the limit for large ``penalty`` and ``m`` is
 the PLE unbiased for :math:`\log\sigma`, with :math:`E\hat\sigma = 1.030\,\sigma`
 (see :doc:`/hyper`).
 
 This is a reduced version of the worked example on that page (fewer sets and epochs, so it
 runs in seconds on a CPU); the numbers printed below are those of this run. The paper's
-default setting (``lam=0.1``, ``m=1``) does not measurably reduce the bias there.
+default setting (``penalty=0.1``, ``m=1``) does not measurably reduce the bias there.
 """
 
 import math
@@ -62,7 +62,7 @@ for label, lam in [("MLE (lam = 0)", 0.0), ("PLE (lam = 1, m = 8)", 1.0)]:
     H = HyperNetwork(GaussianModel(), in_features=1, hidden=(32, 32), pooled_hidden=(32,),
                      seed=0)
     history = train_ple(
-        H, gaussian_nll, gaussian_sampler, train_sets, lam=lam, m=8, epochs=epochs,
+        H, gaussian_nll, gaussian_sampler, train_sets, penalty=lam, m=8, epochs=epochs,
         batch_size=256, lr=1e-2, detach_synthetic=False, seed=0, progress=False,
         scheduler=lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs))
     with torch.no_grad():

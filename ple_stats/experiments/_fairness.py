@@ -234,7 +234,7 @@ def train_and_sample(model, x_train, n_generated, train, seed, device):
             samples = vae.eval().sample(n_generated, generator=gen)
     else:
         hyper = HyperVAE(vae, hidden=tuple(train["hyper_hidden"]), seed=_seed_int(seed, 4))
-        hist = hyper.fit(x_train, lam=MODELS[model], m=train["m"], steps=train["steps"],
+        hist = hyper.fit(x_train, penalty=MODELS[model], m=train["m"], steps=train["steps"],
                          batch_size=train["batch_size"], lr=train["lr"],
                          seed=_seed_int(seed, 2), device=device, progress=False)
         info["final_loss"] = hist.task_loss[-1]

@@ -10,6 +10,7 @@ import numpy as np
 
 from .._gmm import GMM
 from .._kl import kl_divergence
+from .._lib.deprecation import renamed_keywords
 from .._lib.executor import check_executor, execute
 from .._lib.files import digest
 from .._lib.store import CheckpointStore
@@ -57,7 +58,7 @@ def _cell(w, n, settings, seed):
                               average=settings["average"], rng=rng, **em)
         else:
             ple = GMM.fit_ple(x, method="hypernetwork", m=settings["hyper_m"],
-                              lam=settings["lam"], epochs=settings["epochs"],
+                              penalty=settings["lam"], epochs=settings["epochs"],
                               lr=settings["lr"], var_floor=settings["var_floor"], rng=rng)
     kl_mle = np.asarray(kl_divergence(mle.dist, truth))
     kl_ple = np.asarray(kl_divergence(ple.dist, truth))
@@ -120,9 +121,10 @@ def _cell_store(out, settings, grid):
                            names=[f"w{w:.3f}_n{n}" for w, n in grid])
 
 
+@renamed_keywords(lam="penalty")
 def reproduce_gmm(out="results/gmm", *, weights=None, sizes=None, seeds=None, m=None,
                   n_iter=None, average=None, tol=None, max_iter=None, var_floor=1e-6,
-                  accelerate=True, methods=("bootstrap",), lam=0.1, hyper_m=1, epochs=None,
+                  accelerate=True, methods=("bootstrap",), penalty=0.1, hyper_m=1, epochs=None,
                   lr=0.01, quick=False, n_jobs=1, backend="loky", seed=0, progress=None):
     """Figure 3: KL(q_MLE || p) - KL(q_PLE || p) over weights and sample sizes.
 
@@ -158,10 +160,10 @@ def reproduce_gmm(out="results/gmm", *, weights=None, sizes=None, seeds=None, m=
     methods : sequence of {"bootstrap", "hypernetwork"}
         PLE methods to draw, each in its own files: ``gmm.*`` for the
         bootstrap, ``gmm_hypernetwork.*`` for the hypernetwork (needs torch).
-    lam, hyper_m, epochs, lr
-        Hypernetwork PLE settings (``lam``, ``m``, ``epochs``, ``lr`` of
+    penalty, hyper_m, epochs, lr
+        Hypernetwork PLE settings (``penalty``, ``m``, ``epochs``, ``lr`` of
         :meth:`GMM.fit_ple` with ``method="hypernetwork"``; default 0.1, 1, 500
-        and 0.01).
+        and 0.01). ``penalty`` was ``lam`` (deprecated alias, one release).
     quick : bool
         A small grid (3 weights x 2 sizes, 8 seeds, m = 8, 4 iterations of
         which 2 averaged, EM tol 1e-6 and max_iter 500, 100 hypernetwork epochs)
@@ -228,9 +230,10 @@ def reproduce_gmm(out="results/gmm", *, weights=None, sizes=None, seeds=None, m=
             raise ValueError("`average` must be at most `n_iter`.")
         per_method["bootstrap"] = settings
     if "hypernetwork" in methods:
-        lam = float(lam)
+        # kept as "lam" in the settings, so that existing checkpoints stay valid
+        lam = float(penalty)
         if not lam >= 0:
-            raise ValueError(f"`lam` must be non-negative; got {lam!r}.")
+            raise ValueError(f"`penalty` must be non-negative; got {lam!r}.")
         if not float(lr) > 0:
             raise ValueError(f"`lr` must be positive; got {lr!r}.")
         per_method["hypernetwork"] = {

@@ -1,4 +1,4 @@
-"""PLE training of a hypernetwork: task loss + lam * penalty, with checkpoint and resume."""
+"""PLE training of a hypernetwork: task loss + penalty * PLE penalty, checkpoint and resume."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import Tensor
 
+from .._lib.deprecation import renamed_keywords
 from .._lib.files import atomic_write
 from .._lib.progress import progress_bar
 from ._checks import (as_device, as_generator, check_nonneg_float, check_positive_float,
@@ -45,11 +46,11 @@ class TrainHistory:
     Attributes
     ----------
     loss : tuple of float
-        Mean total loss (task loss + lam * penalty) over the epoch's steps.
+        Mean total loss (task loss + weight * PLE penalty) over the epoch's steps.
     task_loss : tuple of float
         Mean task loss.
     penalty : tuple of float
-        Mean PLE penalty; NaN when ``lam == 0`` (the synthetic pass is skipped).
+        Mean PLE penalty; NaN when its weight is 0 (the synthetic pass is skipped).
     epochs : int
         Epochs completed in total.
     steps : int
@@ -230,13 +231,18 @@ def _settings(opt, sched):
     return out
 
 
+#: Keys of a checkpoint's saved settings (their former keyword names) -> the keywords now.
+_CONFIG_NAMES = {"lam": "penalty", "penalty": "penalty_form"}
+
+
+@renamed_keywords(penalty_form_from_str=True, lam="penalty")
 def train_ple(
     hypernetwork: HyperNetwork,
     task_loss: Callable[[dict, Tensor], Tensor],
     sampler: Callable[[dict, int, torch.Generator], Tensor] | None,
     data,
     *,
-    lam: float = 0.1,
+    penalty: float = 0.1,
     m: int = 1,
     epochs: int = 10,
     batch_size: int | None = None,
@@ -246,11 +252,11 @@ def train_ple(
     optimizer: str | type = "adam",
     optimizer_kwargs: Mapping | None = None,
     scheduler: Callable | None = None,
-    penalty: str = "l1",
+    penalty_form: str = "l1",
     detach_synthetic: bool = True,
     clip_grad_norm: float | None = None,
     device: str | torch.device | None = None,
-    seed: int | torch.Generator | None = None,
+    seed: int | torch.Generator | None = 0,
     checkpoint: str | os.PathLike | None = None,
     checkpoint_every: int = 1,
     resume: bool = False,
@@ -268,7 +274,7 @@ def train_ple(
         + \lambda\, \operatorname{pen}\bigl(H_\phi(X), \{H_\phi(Y_i)\}_{i=1}^m\bigr)
 
     over the hypernetwork's parameters :math:`\phi` (and the target's shared,
-    non-predicted parameters), with :func:`ple_penalty`. ``lam = 0`` is plain
+    non-predicted parameters), with :func:`ple_penalty`. ``penalty = 0`` is plain
     hypernetwork training (the MLE baseline) and skips the synthetic pass.
 
     Parameters
@@ -284,15 +290,16 @@ def train_ple(
         Draws one synthetic batch from the target with ``weights``: shape
         ``(n, d)`` for unbatched weights, ``(B, n, d)`` for weights with a leading
         ``B`` (exactly the shape of ``X``). It must draw its randomness from
-        ``generator``. May be None when ``lam == 0``.
+        ``generator``. May be None when ``penalty == 0``.
     data : torch.Tensor or re-iterable of tensors
         ``(N, n, d)``: ``N`` sets of ``n`` observations, taken ``batch_size`` sets
         at a time (batched forward). ``(N, d)``: one data set whose minibatches
         of ``batch_size`` points are the sets. Otherwise an iterable (list,
         DataLoader) yielding sets ``(n, d)`` or batches ``(B, n, d)``, iterated
         once per epoch as given (``batch_size`` and ``shuffle`` then do not apply).
-    lam : float, default 0.1
-        Penalty weight :math:`\lambda \ge 0` (the paper uses 0.1).
+    penalty : float, default 0.1
+        Penalty weight :math:`\lambda \ge 0` (the paper uses 0.1); 0 is plain
+        training. Formerly ``lam`` (deprecated alias, one release).
     m : int, default 1
         Number of synthetic sets per real set.
     epochs : int, default 10
@@ -314,8 +321,10 @@ def train_ple(
         Builds a learning-rate scheduler, stepped once after every epoch and
         saved in the checkpoint, e.g.
         ``lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)``.
-    penalty : {"l1", "l2", "relative", "l2_unbiased"}, default "l1"
+    penalty_form : {"l1", "l2", "relative", "l2_unbiased"}, default "l1"
         ``kind`` of :func:`ple_penalty` (``"l2_unbiased"`` needs ``m >= 2``).
+        Formerly a string ``penalty`` (still accepted for one release, with a
+        ``DeprecationWarning``).
     detach_synthetic : bool, default True
         Treat the synthetic sets as data (no gradient through the sampling). Set
         False when ``sampler`` is reparameterised (e.g. ``mu + sigma * z``): the
@@ -329,8 +338,8 @@ def train_ple(
         are moved there; data batches are moved per step.
     seed : None, int or torch.Generator
         Source of all randomness of the loop (shuffling and the sampler's
-        draws); the global torch random state is never used. None: fresh
-        entropy (not reproducible).
+        draws); the global torch random state is never used. Default 0, as
+        every trainer of the package; None: fresh entropy (not reproducible).
     checkpoint : path, optional
         File written atomically (temporary file, then ``os.replace``) every
         ``checkpoint_every`` epochs and after the last one. It holds the
@@ -344,10 +353,10 @@ def train_ple(
         does not). The continued run is identical to an uninterrupted one with the
         same settings (tensor ``data``, or a deterministic iterable). Settings
         that change how training continues must equal the saved ones, or
-        ``ValueError`` lists the differences: ``lam``, ``m``, ``batch_size``,
+        ``ValueError`` lists the differences: ``penalty``, ``m``, ``batch_size``,
         ``shuffle``, ``drop_last``, ``lr``, ``optimizer`` and every optimiser
         setting (``optimizer_kwargs`` and the optimiser's defaults), the
-        scheduler's class and settings (as built, e.g. ``T_max``), ``penalty``,
+        scheduler's class and settings (as built, e.g. ``T_max``), ``penalty_form``,
         ``detach_synthetic``, ``clip_grad_norm`` and the device type. Allowed to
         change: ``epochs`` (train on up to the new total), ``checkpoint_every``,
         ``progress``, and ``seed`` (unused when resuming: the random-generator
@@ -370,7 +379,7 @@ def train_ple(
     TypeError
         For arguments of the wrong type (message names the argument).
     ValueError
-        For invalid values (``lam < 0``, ``m < 1``, wrong data shape, a sampler
+        For invalid values (``penalty < 0``, ``m < 1``, wrong data shape, a sampler
         output of the wrong shape, an unavailable ``device``, a checkpoint from
         different settings, or one that is truncated or damaged).
     FloatingPointError
@@ -384,8 +393,8 @@ def train_ple(
     Notes
     -----
     The task loss and the penalty are averaged as returned by ``task_loss`` and
-    :func:`ple_penalty`; choose ``lam`` relative to the task loss's scale (a mean
-    per-observation NLL with ``lam = 0.1`` reproduces the paper's setting).
+    :func:`ple_penalty`; choose ``penalty`` relative to the task loss's scale (a mean
+    per-observation NLL with ``penalty = 0.1`` reproduces the paper's setting).
     For ``m > 1`` the ``m`` synthetic sets go through the hypernetwork in one
     batched pass.
 
@@ -399,7 +408,7 @@ def train_ple(
     >>> g = torch.Generator().manual_seed(0)
     >>> sets = torch.randn(256, 10, 1, generator=g)          # 256 sets, n = 10
     >>> H = HyperNetwork(GaussianModel(), in_features=1, hidden=(16, 16), seed=0)
-    >>> hist = train_ple(H, gaussian_nll, gaussian_sampler, sets, lam=0.1, epochs=3,
+    >>> hist = train_ple(H, gaussian_nll, gaussian_sampler, sets, penalty=0.1, epochs=3,
     ...                  batch_size=64, device="cpu", seed=0, progress=False)
     >>> hist.epochs, hist.steps, len(hist.penalty)
     (3, 12, 3)
@@ -410,7 +419,7 @@ def train_ple(
     if not callable(task_loss):
         raise TypeError(f"`task_loss` must be callable (weights, X) -> loss; got "
                         f"{type(task_loss).__name__}.")
-    lam = check_nonneg_float(lam, "lam")
+    lam = check_nonneg_float(penalty, "penalty")
     m = check_positive_int(m, "m")
     epochs = check_positive_int(epochs, "epochs", minimum=0)
     batch_size = check_positive_int(batch_size, "batch_size", allow_none=True)
@@ -419,11 +428,12 @@ def train_ple(
     checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
     if lam > 0 and not callable(sampler):
         raise TypeError(f"`sampler` must be callable (weights, n, generator) -> tensor when "
-                        f"lam > 0; got {type(sampler).__name__}.")
-    if penalty not in PENALTY_KINDS:
-        raise ValueError(f"`penalty` must be one of {PENALTY_KINDS}; got {penalty!r}.")
-    if penalty == "l2_unbiased" and m < 2 and lam > 0:
-        raise ValueError(f"`m` must be at least 2 with penalty='l2_unbiased'; got {m}.")
+                        f"penalty > 0; got {type(sampler).__name__}.")
+    if penalty_form not in PENALTY_KINDS:
+        raise ValueError(f"`penalty_form` must be one of {PENALTY_KINDS}; got "
+                         f"{penalty_form!r}.")
+    if penalty_form == "l2_unbiased" and m < 2 and lam > 0:
+        raise ValueError(f"`m` must be at least 2 with penalty_form='l2_unbiased'; got {m}.")
     if progress not in (None, True, False):
         raise TypeError(f"`progress` must be None, True or False; got {progress!r}.")
     _check_data(data, hypernetwork.in_features)
@@ -455,7 +465,8 @@ def train_ple(
         sample_gen = torch.Generator(device=device).manual_seed(sample_seed)
 
     # Everything that determines how training continues: a resumed run must match.
-    config = {"lam": lam, "m": m, "batch_size": batch_size, "penalty": penalty,
+    # the keys of the saved settings keep their former names: old checkpoints stay valid
+    config = {"lam": lam, "m": m, "batch_size": batch_size, "penalty": penalty_form,
               "detach_synthetic": bool(detach_synthetic), "shuffle": bool(shuffle),
               "drop_last": bool(drop_last), "lr": lr, "clip_grad_norm": clip_grad_norm,
               "device": device.type, **_settings(opt, sched)}
@@ -467,8 +478,8 @@ def train_ple(
             raise ValueError("`checkpoint` was written " + ("with" if sched is None else
                              "without") + " a `scheduler`; resume with the same settings.")
         saved = state["config"]
-        changed = {k: (saved.get(k), config.get(k)) for k in {**saved, **config}
-                   if saved.get(k) != config.get(k)}
+        changed = {_CONFIG_NAMES.get(k, k): (saved.get(k), config.get(k))
+                   for k in {**saved, **config} if saved.get(k) != config.get(k)}
         if changed:
             raise ValueError(f"`checkpoint` was written with other settings "
                              f"(saved, now): {dict(sorted(changed.items()))}; resume with "
@@ -503,7 +514,7 @@ def train_ple(
                                      f"expected (n, {H.in_features}) or "
                                      f"(B, n, {H.in_features}).")
                 loss, task, pen = _step(H, opt, params, task_loss, sampler, X, lam=lam, m=m,
-                                        kind=penalty, detach=detach_synthetic,
+                                        kind=penalty_form, detach=detach_synthetic,
                                         generator=sample_gen, clip=clip_grad_norm,
                                         where=(epoch, step))
                 sums["loss"] += loss.item()

@@ -23,6 +23,7 @@ from ._checks import (as_device, as_generator, check_nonneg_float, check_positiv
                       check_positive_int)
 from ._functional import call_with_weights
 from ._network import HyperNetwork
+from .._lib.deprecation import renamed_keywords
 from .._lib.progress import progress_bar
 from ._train import TrainHistory, train_ple
 
@@ -380,18 +381,20 @@ class HyperVAE(nn.Module):
         return call_with_weights(self.vae, {**self._frozen_buffers(), **weights}, n,
                                  method="sample", generator=generator)
 
-    def fit(self, data, *, lam: float = 0.1, m: int = 1, steps: int = 1000,
+    @renamed_keywords(penalty_form_from_str=True, lam="penalty")
+    def fit(self, data, *, penalty: float = 0.1, m: int = 1, steps: int = 1000,
             batch_size: int = 64, lr: float = 1e-3, detach_synthetic: bool = False,
             seed: int | None = 0, device=None, progress: bool | None = None,
             **train_kwargs) -> TrainHistory:
-        """Train with ELBO + ``lam`` · PLE penalty via :func:`~ple_stats.hyper.train_ple`.
+        """Train with ELBO + ``penalty`` · PLE penalty via :func:`~ple_stats.hyper.train_ple`.
 
         Parameters
         ----------
         data : array_like of shape (N, in_features)
             Training images in [0, 1]; minibatches of ``batch_size`` are the sets.
-        lam : float, default 0.1
+        penalty : float, default 0.1
             Penalty weight (0: plain hypernetwork training, no penalty).
+            Formerly ``lam`` (deprecated alias, one release).
         m : int, default 1
             Synthetic sets per real set.
         steps : int, default 1000
@@ -402,7 +405,10 @@ class HyperVAE(nn.Module):
         detach_synthetic : bool, default False
             The generated images are a reparameterised function of the weights
             (decoder means of :math:`z \\sim N(0, I)`), so by default the gradient
-            flows through them (SPEC §4); True treats them as data.
+            flows through them; True treats them as data. (The package's one
+            rule: synthetic data are detached unless the sampler is
+            reparameterised, as this one is; hence the default differs from
+            :func:`~ple_stats.hyper.train_ple`'s, whose sampler is arbitrary.)
         seed : None or int
             Shuffling, the synthetic draws and the ELBO's reparameterisation noise.
         device : str or torch.device, optional
@@ -410,7 +416,7 @@ class HyperVAE(nn.Module):
         progress : bool, optional
             tqdm bar over epochs; default: when stderr is a terminal.
         **train_kwargs
-            Further keywords of :func:`~ple_stats.hyper.train_ple` (``penalty``,
+            Further keywords of :func:`~ple_stats.hyper.train_ple` (``penalty_form``,
             ``clip_grad_norm``, ...).
 
         Returns
@@ -431,7 +437,7 @@ class HyperVAE(nn.Module):
         epochs = _epochs_for(steps, data.shape[0], batch_size)
         history = train_ple(
             self.hyper, lambda w, X: self.task_loss(w, X, noise), self.sampler, data,
-            lam=lam, m=m, epochs=epochs, batch_size=batch_size, lr=lr,
+            penalty=penalty, m=m, epochs=epochs, batch_size=batch_size, lr=lr,
             drop_last=data.shape[0] >= batch_size and data.shape[0] % batch_size == 1,
             detach_synthetic=detach_synthetic, device=device, seed=loop_seed,
             progress=progress, **train_kwargs)

@@ -92,7 +92,7 @@ def test_hyper_vae_penalty_uses_generated_batches():
         return y
 
     x = _images(64)
-    hist = train_ple(model.hyper, lambda w, X: model.task_loss(w, X), spy, x, lam=0.1, m=2,
+    hist = train_ple(model.hyper, lambda w, X: model.task_loss(w, X), spy, x, penalty=0.1, m=2,
                      epochs=1, batch_size=32, device="cpu", seed=0, progress=False,
                      detach_synthetic=False)
     # 2 steps x m = 2 synthetic sets, each shaped like the real batch, generated images

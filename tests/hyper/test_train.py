@@ -31,7 +31,7 @@ def _net(seed=0, **kw):
 
 
 def _train(H, **kw):
-    options = dict(lam=0.1, epochs=2, batch_size=32, device="cpu", seed=0, progress=False)
+    options = dict(penalty=0.1, epochs=2, batch_size=32, device="cpu", seed=0, progress=False)
     options.update(kw)
     return train_ple(H, gaussian_nll, gaussian_sampler, options.pop("data", _data()), **options)
 
@@ -51,7 +51,7 @@ def test_lam_zero_is_plain_training_and_skips_the_sampler():
     data = _data()
     H = _net()
     H_manual = copy.deepcopy(H)
-    hist = train_ple(H, gaussian_nll, sampler, data, lam=0.0, epochs=3, shuffle=False,
+    hist = train_ple(H, gaussian_nll, sampler, data, penalty=0.0, epochs=3, shuffle=False,
                      lr=1e-2, device="cpu", seed=0, progress=False)
     assert all(p != p for p in hist.penalty)  # NaN: no synthetic pass
     # the same optimisation written by hand: full batch, Adam, task loss only
@@ -66,14 +66,14 @@ def test_lam_zero_is_plain_training_and_skips_the_sampler():
     assert _same(_params(H), _params(H_manual))
     assert list(hist.task_loss) == losses == list(hist.loss)
     # sampler=None is accepted when lam == 0
-    train_ple(_net(), gaussian_nll, None, data, lam=0.0, epochs=1, device="cpu", seed=0,
+    train_ple(_net(), gaussian_nll, None, data, penalty=0.0, epochs=1, device="cpu", seed=0,
               progress=False)
 
 
 def test_penalty_changes_training():
     H0, H1 = _net(), _net()
-    h0 = _train(H0, lam=0.0)
-    h1 = _train(H1, lam=0.5)
+    h0 = _train(H0, penalty=0.0)
+    h1 = _train(H1, penalty=0.5)
     assert not _same(_params(H0), _params(H1))
     assert all(p > 0 for p in h1.penalty)
     assert h1.loss[0] == pytest.approx(h1.task_loss[0] + 0.5 * h1.penalty[0], rel=1e-6)
@@ -82,7 +82,7 @@ def test_penalty_changes_training():
 
 @pytest.mark.parametrize("penalty, m", [("l2", 1), ("relative", 3), ("l2_unbiased", 2)])
 def test_other_penalty_kinds_train(penalty, m):
-    hist = _train(_net(), penalty=penalty, m=m, epochs=1)
+    hist = _train(_net(), penalty_form=penalty, m=m, epochs=1)
     assert all(p == p for p in hist.penalty)  # computed (not NaN)
     assert hist.loss[0] == pytest.approx(hist.task_loss[0] + 0.1 * hist.penalty[0], rel=1e-6)
 
@@ -140,7 +140,7 @@ def test_resume_after_an_interruption(tmp_path):
 
     ckpt = tmp_path / "run.pt"
     with pytest.raises(KeyboardInterrupt):
-        train_ple(_net(), crashing_loss, gaussian_sampler, _data(), lam=0.1, epochs=3,
+        train_ple(_net(), crashing_loss, gaussian_sampler, _data(), penalty=0.1, epochs=3,
                   batch_size=32, device="cpu", seed=1, progress=False, checkpoint=ckpt)
     assert _load_checkpoint(ckpt)["epoch"] == 2
     resumed = _net(seed=99)
@@ -153,7 +153,7 @@ def test_resume_checks_settings(tmp_path):
     ckpt = tmp_path / "run.pt"
     _train(_net(), epochs=1, checkpoint=ckpt)
     with pytest.raises(ValueError, match=r"`checkpoint` was written with other settings"):
-        _train(_net(), epochs=2, lam=0.5, checkpoint=ckpt, resume=True)
+        _train(_net(), epochs=2, penalty=0.5, checkpoint=ckpt, resume=True)
     with pytest.raises(ValueError, match=r"`checkpoint` was written without a `scheduler`"):
         _train(_net(), epochs=2, checkpoint=ckpt, resume=True, scheduler=_halving)
     # resume=True without a checkpoint file starts fresh
@@ -167,7 +167,7 @@ def test_resume_checks_settings(tmp_path):
     ({"optimizer_kwargs": {"betas": (0.5, 0.9)}},
      "'optimizer.betas': ((0.9, 0.999), (0.5, 0.9))"),
     ({"m": 3}, "'m': (2, 3)"),
-    ({"penalty": "l2"}, "'penalty': ('l1', 'l2')"),
+    ({"penalty_form": "l2"}, "'penalty_form': ('l1', 'l2')"),
     ({"batch_size": 16}, "'batch_size': (32, 16)"),
     ({"clip_grad_norm": 1.0}, "'clip_grad_norm': (None, 1.0)"),
     ({"shuffle": False}, "'shuffle': (True, False)"),
@@ -297,7 +297,7 @@ def test_shared_parameters_are_trained():
         return -call_batched(target, weights, X, args_in_dims=0).mean()
 
     def run(epochs):
-        train_ple(H, nll, None, _data(), lam=0.0, epochs=epochs, batch_size=32,
+        train_ple(H, nll, None, _data(), penalty=0.0, epochs=epochs, batch_size=32,
                   device="cpu", seed=0, progress=False)
 
     run(2)
@@ -323,7 +323,7 @@ def test_data_layouts():
 def test_clip_grad_norm_bounds_the_step():
     H = _net()
     before = _params(H)
-    _train(H, lam=0.0, epochs=1, batch_size=None, optimizer="sgd", lr=1.0,
+    _train(H, penalty=0.0, epochs=1, batch_size=None, optimizer="sgd", lr=1.0,
            clip_grad_norm=1e-3)
     step = torch.sqrt(sum(((a - b) ** 2).sum() for a, b in zip(_params(H), before)))
     assert 0 < step.item() <= 1e-3 * (1 + 1e-5)
@@ -346,14 +346,14 @@ def test_non_finite_loss_is_reported():
         return loss * float("nan") if calls["n"] == 5 else loss
 
     with pytest.raises(FloatingPointError, match=r"non-finite loss at epoch 1, step 1"):
-        train_ple(_net(), loss_nan_on_fifth_call, gaussian_sampler, _data(), lam=0.1, epochs=3,
+        train_ple(_net(), loss_nan_on_fifth_call, gaussian_sampler, _data(), penalty=0.1, epochs=3,
                   batch_size=32, device="cpu", seed=0, progress=False)
 
     def bad_sampler(weights, n, generator):
         return gaussian_sampler(weights, n, generator) * float("inf")
 
     with pytest.raises(FloatingPointError, match=r"`sampler` produced NaN or inf at epoch 0"):
-        train_ple(_net(), gaussian_nll, bad_sampler, _data(), lam=0.1, epochs=1,
+        train_ple(_net(), gaussian_nll, bad_sampler, _data(), penalty=0.1, epochs=1,
                   device="cpu", seed=0, progress=False)
 
 
@@ -361,17 +361,17 @@ def test_bad_arguments():
     H, data = _net(), _data()
 
     def run(**kw):
-        options = dict(lam=0.1, epochs=1, device="cpu", seed=0, progress=False)
+        options = dict(penalty=0.1, epochs=1, device="cpu", seed=0, progress=False)
         args = [kw.pop(k) if k in kw else d for k, d in
                 (("hypernetwork", H), ("task_loss", gaussian_nll),
                  ("sampler", gaussian_sampler), ("data", data))]
         options.update(kw)
         return train_ple(*args, **options)
 
-    with pytest.raises(ValueError, match=r"^`lam` must be non-negative; got -1.0.$"):
-        run(lam=-1)
-    with pytest.raises(ValueError, match=r"`lam` must be finite"):
-        run(lam=float("inf"))
+    with pytest.raises(ValueError, match=r"^`penalty` must be non-negative; got -1.0.$"):
+        run(penalty=-1)
+    with pytest.raises(ValueError, match=r"`penalty` must be finite"):
+        run(penalty=float("inf"))
     with pytest.raises(ValueError, match=r"^`m` must be positive; got 0.$"):
         run(m=0)
     with pytest.raises(TypeError, match=r"`m` must be an integer"):
@@ -398,10 +398,11 @@ def test_bad_arguments():
         run(lr=0.0)
     with pytest.raises(ValueError, match=r"`optimizer` must be one of"):
         run(optimizer="lbfgs2")
-    with pytest.raises(ValueError, match=r"`penalty` must be one of"):
-        run(penalty="huber")
-    with pytest.raises(ValueError, match=r"`m` must be at least 2 with penalty='l2_unbiased'"):
-        run(penalty="l2_unbiased", m=1)
+    with pytest.raises(ValueError, match=r"`penalty_form` must be one of"):
+        run(penalty_form="huber")
+    with pytest.raises(ValueError,
+                       match=r"`m` must be at least 2 with penalty_form='l2_unbiased'"):
+        run(penalty_form="l2_unbiased", m=1)
     with pytest.raises(ValueError, match=r"`device` must name a torch device"):
         run(device="gpu0")
     with pytest.raises(TypeError, match=r"`seed` must be None, an int or a torch.Generator"):
