@@ -523,6 +523,12 @@ def test_n_jobs_gives_the_same_result_as_one_process(monkeypatch):
     for field in ("a", "scale"):
         assert np.array_equal(getattr(one.params, field), getattr(two.params, field))
         assert np.array_equal(getattr(one.info["mc_se"], field), getattr(two.info["mc_se"], field))
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster):
+        on_dask = ple_stats.fit_ple(stats.gamma, x, m=10, rng=4, floc=0, backend="dask")
+    assert np.array_equal(one.params.a, on_dask.params.a)
 
 
 def test_progress_bar(capsys):
