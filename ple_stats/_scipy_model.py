@@ -78,8 +78,6 @@ class ScipySpec:
         return tuple(n for n in self.names if n not in ("loc", "scale"))
 
     def label(self):
-        if self.kind == "new":
-            return f"scipy.stats.{self.name}"
         return f"scipy.stats.{self.name}"
 
 
