@@ -8,11 +8,14 @@ own, so its recursive-generation loop lives here, with the same result type.
 from __future__ import annotations
 
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 
 from ._gmm import GMM
-from ._simulate import _warn_absorbed, fit_runs
+from ._lib.executor import check_executor, execute
+from ._lib.store import CheckpointStore
+from ._simulate import _child_seeds, _warn_absorbed, fit_runs
 from ._simulation_result import SimulationResult
 from ._validation import as_int, as_rng
 from ._warnings import ConvergenceWarning, DegenerateDataWarning
@@ -21,9 +24,22 @@ __all__ = ["simulate_gmm"]
 
 _ESTIMATORS = ("mle", "ple")
 _RESERVED = ("x", "n_components", "rng")
+#: Order of the diagnostic counts in a chunk's output.
+_FLAGS = ("em_not_converged", "floor_hit", "ple_not_solved")
 
 
-def simulate_gmm(gmm, n, generations, runs, *, estimator="mle", fit_kwargs=None, rng=None):
+class _Spec(NamedTuple):
+    """Everything that determines one chunk's output (and the checkpoint's identity)."""
+
+    theta0: tuple      # (weights, means, sigmas) of the truth, lists of K floats
+    n: int
+    generations: int
+    estimator: str
+    fit_kwargs: dict
+
+
+def simulate_gmm(gmm, n, generations, runs, *, estimator=None, fit_kwargs=None, rng=None,
+                 chunk_size=None, n_jobs=1, backend="loky", checkpoint=None, progress=None):
     r"""Recursive refitting of a Gaussian mixture on its own samples.
 
     Generation 0 is ``gmm``; generation 1 is the fit to ``n`` points drawn from
@@ -45,14 +61,37 @@ def simulate_gmm(gmm, n, generations, runs, *, estimator="mle", fit_kwargs=None,
     estimator : {"mle", "ple"}
         ``"mle"``: :meth:`GMM.fit_mle` (EM); ``"ple"``: :meth:`GMM.fit_ple`
         (the bootstrap by default; ``fit_kwargs={"method": "hypernetwork"}``
-        for the hypernetwork, which needs torch).
+        for the hypernetwork, which needs torch). Not given: ``"mle"``, with a
+        ``FutureWarning``; the default becomes ``"ple"``, as in
+        :func:`~ple_stats.simulate`, in the next release.
     fit_kwargs : dict, optional
         Extra keyword arguments of the fit (e.g. ``{"tol": 1e-6}`` or
         ``{"m": 20, "n_iter": 8, "average": 4}``); not ``x``,
         ``n_components`` or ``rng``.
-    rng : None, int or numpy.random.Generator
-        One stream for the samples and the PLE's synthetic data, in a fixed
-        order: the result is a function of ``rng`` alone.
+    rng : None, int, numpy.random.SeedSequence or numpy.random.Generator
+        With ``chunk_size=None``: one stream (``numpy.random.default_rng(rng)``)
+        for the samples and the PLE's synthetic data of all runs, in a fixed
+        order, as before chunks existed. With a ``chunk_size``: every chunk of
+        runs gets its own child stream of ``rng``, as in
+        :func:`~ple_stats.simulate` (so the numbers differ from the one-stream
+        result). Either way the result is a function of ``rng`` and
+        ``chunk_size`` alone, whatever ``n_jobs`` and ``backend``.
+        ``checkpoint`` needs an int (or, with a ``chunk_size``, a SeedSequence).
+    chunk_size : int, optional
+        Runs per chunk: the unit of parallel work, checkpointing and random
+        streams. Default None: all runs in one chunk (one stream; no
+        parallelism).
+    n_jobs : int
+        joblib worker processes over the chunks (``-1``: all cores).
+    backend : {"loky", "dask"}
+        As in :func:`~ple_stats.simulate`.
+    checkpoint : str or path-like, optional
+        Directory where finished chunks are saved as they complete; a run
+        with the same arguments resumes from it. A directory written with
+        other arguments is refused; a damaged chunk is recomputed with a
+        warning.
+    progress : bool, optional
+        A progress bar (tqdm) over chunks; default: when stderr is a terminal.
 
     Returns
     -------
@@ -84,7 +123,7 @@ def simulate_gmm(gmm, n, generations, runs, *, estimator="mle", fit_kwargs=None,
     >>> from ple_stats import GMM
     >>> from ple_stats._gmm_simulate import simulate_gmm
     >>> truth = GMM(weights=[0.8, 0.2], means=[0.0, 2.0], sigmas=[1.0, 1.0])
-    >>> res = simulate_gmm(truth, n=50, generations=3, runs=4, rng=0)
+    >>> res = simulate_gmm(truth, n=50, generations=3, runs=4, estimator="mle", rng=0)
     >>> res.trajectories.shape
     (4, 4, 6)
     >>> res.param_names[:3]
@@ -101,6 +140,11 @@ def simulate_gmm(gmm, n, generations, runs, *, estimator="mle", fit_kwargs=None,
     n = as_int(n, "n", minimum=max(K, 2))
     generations = as_int(generations, "generations", minimum=1)
     runs = as_int(runs, "runs", minimum=1)
+    if estimator is None:
+        warnings.warn("simulate_gmm's default `estimator` will change from 'mle' to 'ple' (as "
+                      "in simulate) in the next release; pass estimator='mle' to keep EM.",
+                      FutureWarning, stacklevel=2)
+        estimator = "mle"
     if not isinstance(estimator, str) or estimator not in _ESTIMATORS:
         raise ValueError(f"`estimator` must be one of {_ESTIMATORS}; got {estimator!r}.")
     if fit_kwargs is None:
@@ -112,16 +156,73 @@ def simulate_gmm(gmm, n, generations, runs, *, estimator="mle", fit_kwargs=None,
         raise ValueError(f"`fit_kwargs` must not set {reserved} (simulate_gmm sets them).")
     if estimator == "mle" and "method" in fit_kwargs:
         raise ValueError("`fit_kwargs['method']` applies to estimator='ple' only.")
-    rng = as_rng(rng)
+    if chunk_size is not None:
+        chunk_size = as_int(chunk_size, "chunk_size", minimum=1)
+    n_jobs, backend = check_executor(n_jobs, backend)
+
+    spec = _Spec(tuple([float(v) for v in p] for p in gmm.params), n, generations, estimator,
+                 dict(fit_kwargs))
+    if chunk_size is None:
+        # One chunk on one stream: the numbers of the loop before chunks existed.
+        if checkpoint is not None and not (isinstance(rng, (int, np.integer))
+                                           and not isinstance(rng, bool)):
+            raise ValueError("`checkpoint` with chunk_size=None needs an int seed as `rng`, so "
+                             "that a restart draws the same numbers.")
+        sizes, streams = [runs], [rng if checkpoint is not None else as_rng(rng)]
+        seed_key = int(rng) if checkpoint is not None else None
+    else:
+        streams = _child_seeds(rng, -(-runs // chunk_size), checkpoint is not None)
+        sizes = [min(chunk_size, runs - start) for start in range(0, runs, chunk_size)]
+        seed_key = [streams[0].entropy, list(streams[0].spawn_key[:-1])]
+    store = None
+    if checkpoint is not None:
+        expected = [(size, generations + 1, 3 * K + 1) for size in sizes]
+        key = {"family": "GMM", "theta0": spec.theta0, "n": n, "generations": generations,
+               "estimator": estimator,
+               "fit_kwargs": {k: repr(v) for k, v in sorted(fit_kwargs.items())},
+               "runs": runs, "chunk_size": chunk_size, "seed": seed_key}
+
+        def check(i, chunk):
+            shape = np.shape(chunk.get("trajectories")) if isinstance(chunk, dict) else None
+            return None if shape == expected[i] else f"shape {shape}, expected {expected[i]}"
+
+        store = CheckpointStore(checkpoint, key, check=check)
+    tasks = [(spec, sizes[i], streams[i]) for i in range(len(sizes))]
+    results = execute(_run_gmm_chunk, tasks, n_jobs=n_jobs, backend=backend, store=store,
+                      progress=progress, desc="simulate_gmm", unit="chunk")
+    combined = np.concatenate([np.asarray(r["trajectories"]) for r in results], axis=0)
+    counts = np.sum([np.asarray(r["flags"]) for r in results], axis=0)
+    out, collapsed = combined[..., :-1], combined[:, 0, -1].astype(int)
 
     names = (tuple(f"weight_{k}" for k in range(K)) + tuple(f"mean_{k}" for k in range(K))
              + tuple(f"sigma_{k}" for k in range(K)))
-    out = np.empty((runs, generations + 1, 3 * K))
-    w, mu, sigma = (np.broadcast_to(v, (runs, K)).copy() for v in gmm.params)
-    out[:, 0] = np.concatenate([w, mu, sigma], axis=-1)
-    flags = ({"em_not_converged": 0, "floor_hit": 0} if estimator == "mle" else
-             {"ple_not_solved": 0} if fit_kwargs.get("method", "bootstrap") == "bootstrap"
-             else {})
+    kept = (("em_not_converged", "floor_hit") if estimator == "mle" else
+            ("ple_not_solved",) if fit_kwargs.get("method", "bootstrap") == "bootstrap"
+            else ())
+    _warn_absorbed(np.full(runs, -1), collapsed, runs)
+    options = dict(fit_kwargs)
+    options["diagnostics"] = {k: int(counts[_FLAGS.index(k)]) / (runs * generations)
+                              for k in kept}
+    truth = {k: [float(v) for v in getattr(gmm.params, k)] for k in gmm.Params._fields}
+    return SimulationResult(trajectories=out, param_names=names, family="GMM", truth=truth,
+                            n=n, estimator=estimator, options=options, collapsed=collapsed)
+
+
+def _run_gmm_chunk(spec: _Spec, runs: int, rng) -> dict:
+    """``runs`` chains of ``spec`` on one stream; the output of one chunk.
+
+    Returns ``{"trajectories": (runs, generations + 1, 3K + 1), "flags": (3,)}``: the
+    parameters per generation with the generation at which a chain collapsed (-1: never)
+    in the last column, and the counts of :data:`_FLAGS`.
+    """
+    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    estimator, fit_kwargs, generations, n = spec.estimator, spec.fit_kwargs, spec.generations, spec.n
+    K = len(spec.theta0[0])
+    out = np.empty((runs, generations + 1, 3 * K + 1))
+    w, mu, sigma = (np.broadcast_to(np.asarray(v, dtype=float), (runs, K)).copy()
+                    for v in spec.theta0)
+    out[:, 0, :-1] = np.concatenate([w, mu, sigma], axis=-1)
+    flags = dict.fromkeys(_FLAGS, 0)
     alive = np.ones(runs, dtype=bool)
     collapsed = np.full(runs, -1)
 
@@ -145,16 +246,12 @@ def simulate_gmm(gmm, n, generations, runs, *, estimator="mle", fit_kwargs=None,
         alive[index[refused]] = False
         kept = index[~refused]
         w[kept], mu[kept], sigma[kept] = np.split(theta[~refused], 3, axis=-1)
-        out[:, t] = np.concatenate([w, mu, sigma], axis=-1)
+        out[:, t, :-1] = np.concatenate([w, mu, sigma], axis=-1)
         for res in fits:  # the batch, or the runs fitted one at a time after a collapse
             if estimator == "mle":
                 flags["em_not_converged"] += int(np.count_nonzero(~res.info["converged"]))
                 flags["floor_hit"] += int(np.count_nonzero(res.info["floor_hit"]))
             elif res.info.get("residual") is not None:  # bootstrap PLE
                 flags["ple_not_solved"] += int(np.count_nonzero(~res.info["converged"]))
-    _warn_absorbed(np.full(runs, -1), collapsed, runs)
-    options = dict(fit_kwargs)
-    options["diagnostics"] = {k: v / (runs * generations) for k, v in flags.items()}
-    truth = {k: [float(v) for v in getattr(gmm.params, k)] for k in gmm.Params._fields}
-    return SimulationResult(trajectories=out, param_names=names, family="GMM", truth=truth,
-                            n=n, estimator=estimator, options=options, collapsed=collapsed)
+    out[:, :, -1] = collapsed[:, None]
+    return {"trajectories": out, "flags": np.array([flags[k] for k in _FLAGS])}

@@ -14,7 +14,7 @@ TRUTH = GMM(weights=[0.8, 0.2], means=[0.0, 2.0], sigmas=[1.0, 1.0])
 
 
 def test_shapes_names_and_generation_zero():
-    res = simulate_gmm(TRUTH, n=40, generations=4, runs=6, rng=0)
+    res = simulate_gmm(TRUTH, n=40, generations=4, runs=6, estimator="mle", rng=0)
     assert isinstance(res, SimulationResult)
     assert res.trajectories.shape == (6, 5, 6)
     assert res.param_names == ("weight_0", "weight_1", "mean_0", "mean_1", "sigma_0",
@@ -34,9 +34,9 @@ def test_shapes_names_and_generation_zero():
 
 
 def test_deterministic_and_first_generation_is_a_fit_to_the_truth():
-    a = simulate_gmm(TRUTH, n=30, generations=3, runs=5, rng=11)
-    b = simulate_gmm(TRUTH, n=30, generations=3, runs=5, rng=np.random.default_rng(11))
-    c = simulate_gmm(TRUTH, n=30, generations=3, runs=5, rng=12)
+    a = simulate_gmm(TRUTH, n=30, generations=3, runs=5, estimator="mle", rng=11)
+    b = simulate_gmm(TRUTH, n=30, generations=3, runs=5, estimator="mle", rng=np.random.default_rng(11))
+    c = simulate_gmm(TRUTH, n=30, generations=3, runs=5, estimator="mle", rng=12)
     np.testing.assert_array_equal(a.trajectories, b.trajectories)
     assert not np.array_equal(a.trajectories, c.trajectories)
     # generation 1 = one batched EM on `runs` samples of the truth, same stream
@@ -57,7 +57,7 @@ def test_em_minority_weight_drifts_towards_one_half():
     # at generation 10), while both sigmas shrink (sigma_0: 0.85 -> 0.65) and the
     # means move apart. Bounds: > 5 standard errors (s.e. ~0.018) from the truth
     # 0.2 and from 1/2 would be a changed behaviour, not noise.
-    res = simulate_gmm(TRUTH, n=100, generations=10, runs=200, rng=0)
+    res = simulate_gmm(TRUTH, n=100, generations=10, runs=200, estimator="mle", rng=0)
     w1 = res.mean("weight_1")
     se = res.standard_error("weight_1")
     assert np.all(se[1:] < 0.025)
@@ -89,7 +89,7 @@ def test_ple_estimator_hypernetwork():
 
 def test_three_components_and_save_load(tmp_path):
     truth = GMM(weights=[0.5, 0.3, 0.2], means=[-3.0, 0.0, 3.0], sigmas=[1.0, 0.5, 1.0])
-    res = simulate_gmm(truth, n=60, generations=2, runs=3, rng=1,
+    res = simulate_gmm(truth, n=60, generations=2, runs=3, estimator="mle", rng=1,
                        fit_kwargs={"tol": 1e-6})
     assert res.trajectories.shape == (3, 3, 9) and res.param_names[-1] == "sigma_2"
     res.save(tmp_path / "sim.npz")
@@ -118,3 +118,65 @@ def test_bad_input():
         simulate_gmm(TRUTH, 10, 2, 2, fit_kwargs={"method": "hypernetwork"})
     with pytest.raises(TypeError, match="`fit_kwargs` must be a dict"):
         simulate_gmm(TRUTH, 10, 2, 2, fit_kwargs=[("tol", 1e-6)])
+
+
+# ---------------------------------------------------------------------- chunks, workers, store
+PLE = dict(estimator="ple", fit_kwargs={"m": 4, "n_iter": 2, "average": 1})
+
+
+def test_default_estimator_warns_of_its_change():
+    with pytest.warns(FutureWarning, match="will change from 'mle' to 'ple'"):
+        res = simulate_gmm(TRUTH, n=20, generations=1, runs=2, rng=0)
+    assert res.estimator == "mle"
+
+
+def test_one_chunk_is_the_one_stream_of_before():
+    # Pinned before chunks existed (rng=3, estimator "mle"): chunk_size=None keeps the
+    # numbers bit for bit; a chunk_size gives each chunk a child stream instead.
+    res = simulate_gmm(TRUTH, n=30, generations=2, runs=3, estimator="mle", rng=3)
+    np.testing.assert_allclose(res.trajectories[:, 2, 1],
+                               [0.9370072211013504, 0.6428546036416813, 0.06466412586523806],
+                               rtol=1e-9)
+    again = simulate_gmm(TRUTH, n=30, generations=2, runs=3, estimator="mle", rng=3,
+                         chunk_size=None, n_jobs=2)
+    np.testing.assert_array_equal(res.trajectories, again.trajectories)
+    chunked = simulate_gmm(TRUTH, n=30, generations=2, runs=3, estimator="mle", rng=3,
+                           chunk_size=3)
+    assert not np.array_equal(res.trajectories, chunked.trajectories)
+
+
+@pytest.mark.parametrize("kw", [dict(estimator="mle"), PLE])
+def test_chunks_are_deterministic_across_workers(kw):
+    one = simulate_gmm(TRUTH, n=20, generations=2, runs=5, rng=7, chunk_size=2, n_jobs=1, **kw)
+    two = simulate_gmm(TRUTH, n=20, generations=2, runs=5, rng=7, chunk_size=2, n_jobs=2, **kw)
+    np.testing.assert_array_equal(one.trajectories, two.trajectories)
+    np.testing.assert_array_equal(one.collapsed, two.collapsed)
+    assert one.options == two.options and one.trajectories.shape == (5, 3, 6)
+    assert np.isfinite(one.trajectories).all()
+
+
+def test_checkpoint_resumes_after_a_chunk_is_deleted(tmp_path):
+    kw = dict(n=20, generations=2, runs=5, estimator="mle", rng=4, chunk_size=2)
+    first = simulate_gmm(TRUTH, checkpoint=tmp_path / "c", **kw)
+    files = sorted((tmp_path / "c").glob("chunk_*.npz"))
+    assert len(files) == 3
+    files[1].unlink()
+    again = simulate_gmm(TRUTH, checkpoint=tmp_path / "c", **kw)
+    np.testing.assert_array_equal(first.trajectories, again.trajectories)
+    assert first.options == again.options
+    assert len(sorted((tmp_path / "c").glob("chunk_*.npz"))) == 3
+    with pytest.raises(ValueError):  # other arguments: refused
+        simulate_gmm(TRUTH, checkpoint=tmp_path / "c", **{**kw, "n": 21})
+    # one chunk (the one stream) checkpoints too, with an int seed
+    one = simulate_gmm(TRUTH, n=20, generations=2, runs=3, estimator="mle", rng=4,
+                       checkpoint=tmp_path / "one")
+    back = simulate_gmm(TRUTH, n=20, generations=2, runs=3, estimator="mle", rng=4,
+                        checkpoint=tmp_path / "one")
+    plain = simulate_gmm(TRUTH, n=20, generations=2, runs=3, estimator="mle", rng=4)
+    np.testing.assert_array_equal(one.trajectories, back.trajectories)
+    np.testing.assert_array_equal(one.trajectories, plain.trajectories)
+    with pytest.raises(ValueError, match="needs an int seed"):
+        simulate_gmm(TRUTH, n=20, generations=2, runs=3, estimator="mle",
+                     rng=np.random.default_rng(4), checkpoint=tmp_path / "gen")
+    with pytest.raises(ValueError, match="`chunk_size` must be"):
+        simulate_gmm(TRUTH, n=20, generations=2, runs=3, estimator="mle", chunk_size=0)
