@@ -12,6 +12,44 @@ from ._gmm import GMM
 
 __all__ = ["kl_divergence"]
 
+#: (type of q, type of p) -> the function computing KL(q || p); filled by register_kl.
+_KL_REGISTRY = {}
+_KL_MEMO = {}  # (type of q, type of p) -> the function found for them (None: none)
+
+
+def register_kl(type_q, type_p):
+    """Decorator registering ``fn(q, p)`` as ``KL(q || p)`` for ``q`` of ``type_q`` and
+    ``p`` of ``type_p`` (and their subclasses), as ``torch.distributions.kl.register_kl``.
+
+    The function returns the divergence of the broadcast batch shape (an array or a
+    float); :func:`kl_divergence` checks it is finite and unboxes it.
+    """
+    if not (isinstance(type_q, type) and isinstance(type_p, type)):
+        raise TypeError(f"register_kl takes two classes; got {type_q!r} and {type_p!r}.")
+
+    def decorate(fn):
+        _KL_REGISTRY[type_q, type_p] = fn
+        _KL_MEMO.clear()
+        return fn
+
+    return decorate
+
+
+def _lookup(type_q, type_p):
+    """The registered function for the pair: the exact pair first, else the most
+    specific match along both method resolution orders (None when there is none)."""
+    key = (type_q, type_p)
+    if key not in _KL_MEMO:
+        fn = _KL_REGISTRY.get(key)
+        if fn is None:
+            matches = [(type_q.__mro__.index(a) + type_p.__mro__.index(b),
+                        type_q.__mro__.index(a), f)
+                       for (a, b), f in _KL_REGISTRY.items()
+                       if issubclass(type_q, a) and issubclass(type_p, b)]
+            fn = min(matches, key=lambda m: m[:2])[2] if matches else None
+        _KL_MEMO[key] = fn
+    return _KL_MEMO[key]
+
 #: Break points of every component in its own sigmas: dense where a log density
 #: bends (0.5 apart out to 10 sigmas), sparse in the tails, out to 30 sigmas,
 #: beyond which a component holds less than e^-450 of its mass.
@@ -45,7 +83,8 @@ def kl_divergence(q, p):
     Raises
     ------
     TypeError
-        For an unsupported pair of distributions.
+        For a pair of distributions with no registered divergence (the message
+        names both types).
     ValueError
         When the batch shapes do not broadcast, or when the divergence is
         larger than the largest float (about 1.8e308; e.g. a Gaussian ``q``
@@ -115,25 +154,45 @@ def kl_divergence(q, p):
     >>> round(kl_divergence(Gaussian(mu=0.0, sigma=1.0), Gaussian(mu=1.0, sigma=2.0)), 6)
     0.443147
     """
-    if isinstance(q, GMM) or isinstance(p, GMM):
-        out = _kl_mixtures(_as_mixture(q, "q", p), _as_mixture(p, "p", q))
-        return _unbox(_checked(out))
-    if type(q) is not type(p) or not isinstance(q, (Gaussian, Exponential)):
+    fn = _lookup(type(q), type(p))
+    if fn is None:
+        if isinstance(q, GMM) or isinstance(p, GMM):
+            name, dist, other = ("q", q, p) if not isinstance(q, (GMM, Gaussian)) else ("p", p, q)
+            raise TypeError(f"`{name}` must be a GMM or a Gaussian to compare with a "
+                            f"{type(other).__name__}; got {type(dist).__name__}.")
         raise TypeError(
             f"kl_divergence supports two GMM (a Gaussian beside a GMM counts as one "
             f"component), two Gaussian or two Exponential distributions; got "
-            f"{type(q).__name__} and {type(p).__name__}.")
+            f"{type(q).__name__} and {type(p).__name__} (no KL registered for the pair "
+            f"({type(q).__name__}, {type(p).__name__})).")
+    return _unbox(_checked(fn(q, p)))
+
+
+@register_kl(GMM, GMM)
+@register_kl(GMM, Gaussian)
+@register_kl(Gaussian, GMM)
+def _kl_gmm_gmm(q, p):
+    return _kl_mixtures(_as_mixture(q, "q", p), _as_mixture(p, "p", q))
+
+
+@register_kl(Gaussian, Gaussian)
+def _kl_gaussian_gaussian(q, p):
     _broadcast_batch(q.batch_shape, p.batch_shape)
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-        if isinstance(q, Gaussian):
-            (mq, sq), (mp, sp) = q._values, p._values
-            eps, log_r = _ratio(sq, sp)
-            delta = _scaled_difference(mq, mp, sp)
-            out = _eps_minus_log1p(eps, log_r) + 0.5 * eps * eps + 0.5 * delta * delta
-        else:
-            (lq,), (lp,) = q._values, p._values
-            out = _eps_minus_log1p(*_ratio(lp, lq))
-    return _unbox(_checked(np.maximum(out, 0.0)))
+        (mq, sq), (mp, sp) = q._values, p._values
+        eps, log_r = _ratio(sq, sp)
+        delta = _scaled_difference(mq, mp, sp)
+        out = _eps_minus_log1p(eps, log_r) + 0.5 * eps * eps + 0.5 * delta * delta
+    return np.maximum(out, 0.0)
+
+
+@register_kl(Exponential, Exponential)
+def _kl_exponential_exponential(q, p):
+    _broadcast_batch(q.batch_shape, p.batch_shape)
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        (lq,), (lp,) = q._values, p._values
+        out = _eps_minus_log1p(*_ratio(lp, lq))
+    return np.maximum(out, 0.0)
 
 
 def _ratio(a, b):

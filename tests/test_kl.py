@@ -326,3 +326,37 @@ def test_gaussian_closed_form_against_exact_arithmetic(sq, mq, mp):
     for sp in SIGMAS:
         value = _call(kl_divergence, Gaussian(mu=mq, sigma=sq), Gaussian(mu=mp, sigma=sp))
         _check_against_exact(value, _exact(_kl_gaussian_exact, mq, sq, mp, sp))
+
+
+# ---------------------------------------------------------------------- the registry
+def test_registry_dispatch_exact_pair_then_mro():
+    from ple_stats import _kl
+
+    class WideGaussian(Gaussian):
+        pass
+
+    g, w = Gaussian(mu=0.0, sigma=1.0), WideGaussian(mu=1.0, sigma=2.0)
+    # a subclass pair falls back on the registered (Gaussian, Gaussian) along the MRO
+    assert kl_divergence(w, g) == kl_divergence(Gaussian(mu=1.0, sigma=2.0), g)
+    saved = dict(_kl._KL_REGISTRY)
+    try:
+        @_kl.register_kl(WideGaussian, Gaussian)
+        def _wide(q, p):
+            return np.float64(42.0)
+
+        assert kl_divergence(w, g) == 42.0                        # the exact pair first
+        assert kl_divergence(g, w) == kl_divergence(g, Gaussian(mu=1.0, sigma=2.0))
+    finally:
+        _kl._KL_REGISTRY.clear()
+        _kl._KL_REGISTRY.update(saved)
+        _kl._KL_MEMO.clear()
+    assert kl_divergence(w, g) != 42.0
+
+
+def test_unregistered_pair_names_both_types():
+    with pytest.raises(TypeError, match=r"Gaussian and Exponential.*\(Gaussian, Exponential\)"):
+        kl_divergence(Gaussian(mu=0.0, sigma=1.0), Exponential(rate=1.0))
+    from ple_stats._kl import register_kl
+
+    with pytest.raises(TypeError, match="register_kl takes two classes"):
+        register_kl(Gaussian, "Gaussian")
