@@ -411,7 +411,7 @@ def _quality_digits(seeds, lam, m, steps):
             chunk = _chunk_size(vae, 64) if layout == "chunked" else None
             model = HyperVAE(vae, seed=seed, chunk_size=chunk)
             start = time.process_time()
-            hist = model.fit(train, lam=lam, m=m, steps=n_steps, batch_size=64, seed=seed,
+            hist = model.fit(train, penalty=lam, m=m, steps=n_steps, batch_size=64, seed=seed,
                              device="cpu", progress=False)
             vae.eval()
             with torch.no_grad():

@@ -260,7 +260,7 @@ def _gaussian_sets(seed=0):
 
 
 def _train(H, **kw):
-    options = dict(lam=0.1, m=2, epochs=2, batch_size=32, device="cpu", seed=0,
+    options = dict(penalty=0.1, m=2, epochs=2, batch_size=32, device="cpu", seed=0,
                    progress=False)
     options.update(kw)
     return train_ple(H, gaussian_nll, gaussian_sampler, _gaussian_sets(), **options)
@@ -273,7 +273,7 @@ def _gaussian_net(seed=0, **kw):
 
 def test_training_starts_where_plain_training_of_the_target_would():
     H = _gaussian_net()
-    hist = train_ple(H, gaussian_nll, gaussian_sampler, _gaussian_sets(), lam=0.0, epochs=1,
+    hist = train_ple(H, gaussian_nll, gaussian_sampler, _gaussian_sets(), penalty=0.0, epochs=1,
                      shuffle=False, device="cpu", seed=0, progress=False)
     model = GaussianModel()
     own = {k: v.detach() for k, v in model.named_parameters()}
