@@ -33,16 +33,11 @@ def _demo(args):
     """Fit MLE and PLE on one sample of each family and print a comparison."""
     import numpy as np
 
-    from . import Exponential, Gaussian, Geometric, Laplace, Pareto, Uniform
+    from .experiments import MADNESS_PANELS
 
-    cases = [
-        (Uniform(low=0.0, high=1.0), {"low": 0.0}),
-        (Gaussian(mu=0.0, sigma=1.0), {}),
-        (Laplace(mu=0.0, b=1.0), {}),
-        (Geometric(p=0.5), {}),
-        (Exponential(rate=0.5), {}),
-        (Pareto(b=1.0, xm=1.0), {"xm": 1.0}),
-    ]
+    # the package's one list of the scalar families with their example truths and the
+    # parameters held fixed (Figure 4's panels)
+    cases = [(panel.dist, panel.fixed) for panel in MADNESS_PANELS]
     reps = args.reps
     print(f"MLE vs PLE, n = {args.n}, averaged over {reps} data sets (seed {args.seed})")
     print(f"{'family':<12}{'param':>7}{'truth':>9}{'mean MLE':>11}{'mean PLE':>11}"

@@ -204,3 +204,25 @@ def test_hypervae_fit_lam_alias():
     said = " ".join(str(w.message) for w in record)
     assert "`lam` is deprecated in HyperVAE.fit" in said and "now `penalty_form`" in said
     assert old.loss == new.loss
+
+
+# ---------------------------------------------------------------------- one family list
+def _scalar_families():
+    out = set()
+    for name in ple_stats.__all__:
+        obj = getattr(ple_stats, name)
+        if (inspect.isclass(obj) and issubclass(obj, ple_stats.Distribution)
+                and obj is not ple_stats.Distribution and not inspect.isabstract(obj)
+                and not getattr(obj, "_event_dim", 0) and not name.startswith("Multivariate")):
+            out.add(name)
+    return out
+
+
+def test_the_cli_demo_lists_every_scalar_family(capsys):
+    from ple_stats.cli import main
+
+    families = _scalar_families()
+    assert families >= {"Uniform", "Gaussian", "Laplace", "Geometric", "Exponential", "Pareto"}
+    assert main(["demo", "--reps", "20", "--n", "6"]) == 0
+    rows = capsys.readouterr().out.strip().splitlines()[2:]
+    assert {row.split()[0] for row in rows} == families
