@@ -157,7 +157,7 @@ def test_bad_input():
 
 
 def test_missing_torch_gives_an_install_hint(monkeypatch):
-    monkeypatch.setitem(sys.modules, "ple_stats.hyper.gmm", None)
+    monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(ImportError, match='pip install "ple_stats\\[torch\\]"'):
         GMM.fit_ple(OVERLAP.sample(20, rng=0), method="hypernetwork")
 
