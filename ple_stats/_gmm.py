@@ -774,8 +774,8 @@ def _fit_ple_hypernetwork(x, n_components, *, m, rng, var_floor, penalty, epochs
 
     dev = as_device("cpu" if device is None else device)
     record = max(1, epochs // 20)
-    out = fit_gmm_hypernetwork(flat, seeds, K=K, lam=lam, m=m, epochs=epochs, lr=lr,
-                               detach=bool(detach), var_floor=var_floor, device=dev,
+    out = fit_gmm_hypernetwork(flat, seeds, K=K, penalty=lam, m=m, epochs=epochs, lr=lr,
+                               detach_synthetic=bool(detach), var_floor=var_floor, device=dev,
                                record_every=record)
     for key in ("weights", "means", "sigmas", "loss"):
         if not np.all(np.isfinite(out[key])):

@@ -41,8 +41,8 @@ def _modules():
         importlib.import_module("torch")
     except ImportError:
         return mods
-    return mods + [importlib.import_module("ple_stats.hyper"),
-                   importlib.import_module("ple_stats.hyper.models")]
+    return mods + [importlib.import_module(f"ple_stats.hyper{sub}")
+                   for sub in ("", ".models", ".gmm")]
 
 
 def _public_callables():
@@ -74,6 +74,8 @@ SIGNATURES = _public_callables()
 def test_the_signatures_were_found():
     # a guard against an empty sweep (which would let every check below pass)
     assert "ple_stats.GMM.fit_ple" in SIGNATURES
+    if "ple_stats.hyper.train_ple" in SIGNATURES:  # torch installed
+        assert "ple_stats.hyper.gmm.fit_gmm_hypernetwork" in SIGNATURES
     assert "ple_stats.experiments.reproduce_gmm" in SIGNATURES
     assert len(SIGNATURES) > 30
 
@@ -146,6 +148,17 @@ def test_gmm_hypernetwork_pins_and_aliases():
 def test_gmm_old_and_new_name_together_is_a_type_error(old, new, value):
     with pytest.raises(TypeError, match=f"got both `{new}` and `{old}`"):
         GMM.fit_ple(MIX.sample(20, rng=0), method="hypernetwork", **{old: value, new: value})
+
+
+def test_fit_gmm_hypernetwork_aliases():
+    pytest.importorskip("torch")
+    from ple_stats.hyper.gmm import fit_gmm_hypernetwork
+
+    x = MIX.sample(30, rng=1, sample_shape=(1,))
+    new = fit_gmm_hypernetwork(x, [3], penalty=0.5, m=2, epochs=5, detach_synthetic=False)
+    with pytest.warns(DeprecationWarning):
+        old = fit_gmm_hypernetwork(x, seeds=[3], lam=0.5, m=2, epochs=5, detach=False)
+    assert np.array_equal(old["means"], new["means"])
 
 
 def test_reproduce_gmm_lam_alias():

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from .._gmm import _quantile_means
+from .._lib.deprecation import renamed_keywords
 from ._checks import as_device
 
 __all__ = ["fit_gmm_hypernetwork", "WIDTH"]
@@ -129,16 +130,20 @@ class _Adam:
             p.addcdiv_(m, v.sqrt().div_(c2).add_(self.eps), value=-self.lr / c1)
 
 
-def fit_gmm_hypernetwork(x, seeds, *, K=2, lam=0.1, m=1, epochs=500, lr=0.01,
-                         detach=True, var_floor=1e-6, head_scale=0.01, device="cpu",
+@renamed_keywords(seeds="seed_values", lam="penalty", detach="detach_synthetic")
+def fit_gmm_hypernetwork(x, seed_values, *, K=2, penalty=0.1, m=1, epochs=500, lr=0.01,
+                         detach_synthetic=True, var_floor=1e-6, head_scale=0.01, device="cpu",
                          record_every=0, num_threads=1):
     """Train one hypernetwork per row of ``x`` (B, n); the workhorse of
     ``GMM.fit_ple(method="hypernetwork")`` (arguments validated there).
 
     Every data set is standardised (mean 0, standard deviation 1) and its
-    network works in those coordinates; ``seeds`` (B,) seeds one
+    network works in those coordinates; ``seed_values`` (B,) seeds one
     ``torch.Generator`` per data set (initial weights, then synthetic draws),
-    so a data set's fit does not depend on the rest of the batch.
+    so a data set's fit does not depend on the rest of the batch. ``penalty``
+    is the penalty's weight, ``detach_synthetic`` as in :meth:`GMM.fit_ple`
+    (the former names ``seeds``, ``lam``, ``detach`` work for one release,
+    with a ``DeprecationWarning``).
 
     Training runs with ``torch.set_num_threads(num_threads)`` (default 1),
     restored afterwards (``None``: leave it alone). The tensors are tiny
@@ -158,7 +163,7 @@ def fit_gmm_hypernetwork(x, seeds, *, K=2, lam=0.1, m=1, epochs=500, lr=0.01,
     >>> from ple_stats.hyper.gmm import fit_gmm_hypernetwork
     >>> truth = GMM(weights=[0.6, 0.4], means=[0.0, 5.0], sigmas=[1.0, 1.0])
     >>> x = truth.sample(100, rng=3, sample_shape=(2,))   # two data sets
-    >>> out = fit_gmm_hypernetwork(x, seeds=[0, 1], epochs=200)
+    >>> out = fit_gmm_hypernetwork(x, seed_values=[0, 1], epochs=200)
     >>> (np.round(out["means"], 1) + 0.0).tolist()
     [[0.2, 4.9], [0.1, 5.1]]
     >>> bool(np.allclose(out["weights"].sum(axis=-1), 1.0))
@@ -168,7 +173,8 @@ def fit_gmm_hypernetwork(x, seeds, *, K=2, lam=0.1, m=1, epochs=500, lr=0.01,
     if num_threads is not None and num_threads != before:
         torch.set_num_threads(int(num_threads))
     try:
-        return _train(x, seeds, K=K, lam=lam, m=m, epochs=epochs, lr=lr, detach=detach,
+        return _train(x, seed_values, K=K, lam=penalty, m=m, epochs=epochs, lr=lr,
+                      detach=detach_synthetic,
                       var_floor=var_floor, head_scale=head_scale, device=device,
                       record_every=record_every)
     finally:
