@@ -216,7 +216,8 @@ def _run_gmm_chunk(spec: _Spec, runs: int, rng) -> dict:
     in the last column, and the counts of :data:`_FLAGS`.
     """
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    estimator, fit_kwargs, generations, n = spec.estimator, spec.fit_kwargs, spec.generations, spec.n
+    estimator, fit_kwargs = spec.estimator, spec.fit_kwargs
+    generations, n = spec.generations, spec.n
     K = len(spec.theta0[0])
     out = np.empty((runs, generations + 1, 3 * K + 1))
     w, mu, sigma = (np.broadcast_to(np.asarray(v, dtype=float), (runs, K)).copy()

@@ -35,7 +35,8 @@ def test_shapes_names_and_generation_zero():
 
 def test_deterministic_and_first_generation_is_a_fit_to_the_truth():
     a = simulate_gmm(TRUTH, n=30, generations=3, runs=5, estimator="mle", rng=11)
-    b = simulate_gmm(TRUTH, n=30, generations=3, runs=5, estimator="mle", rng=np.random.default_rng(11))
+    b = simulate_gmm(TRUTH, n=30, generations=3, runs=5, estimator="mle",
+                     rng=np.random.default_rng(11))
     c = simulate_gmm(TRUTH, n=30, generations=3, runs=5, estimator="mle", rng=12)
     np.testing.assert_array_equal(a.trajectories, b.trajectories)
     assert not np.array_equal(a.trajectories, c.trajectories)
