@@ -28,7 +28,7 @@ from ._scipy_route import fit_ple
 from ._simulate import simulate
 from ._simulation_result import SimulationResult
 from ._uniform import Uniform
-from ._warnings import ConvergenceWarning, DegenerateDataWarning, PLEWarning
+from ._warnings import ConvergenceWarning, DegenerateDataWarning, NoMLEWarning, PLEWarning
 
 __version__ = "0.1.0"
 
@@ -54,4 +54,5 @@ __all__ = [
     "PLEWarning",
     "ConvergenceWarning",
     "DegenerateDataWarning",
+    "NoMLEWarning",
 ]

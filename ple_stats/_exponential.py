@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._distribution import Distribution
-from ._validation import POSITIVE, all_true
+from ._validation import POSITIVE
 
 __all__ = ["Exponential"]
 

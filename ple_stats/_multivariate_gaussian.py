@@ -345,7 +345,8 @@ class MultivariateGaussian:
 
         Returns
         -------
-        ndarray of shape (*sample_shape, *batch_shape, n, d)
+        ndarray
+            Shape ``(*sample_shape, *batch_shape, n, d)``.
         """
         n = as_int(n, "n", minimum=1)
         sample_shape = _as_shape(sample_shape)

@@ -130,11 +130,8 @@ class FitResult:
             grid = dist._plot_grid(None if x is None else np.asarray(x, dtype=float))
             values = np.exp(dist.logpdf(grid))
             discrete = dist._discrete
-        else:  # a frozen scipy distribution (ple_stats.fit_ple on a scipy family)
-            grid = np.linspace(np.min(dist.ppf(0.001)), np.max(dist.ppf(0.999)), 400)
-            values = np.asarray(dist.pdf(grid[:, None] if self.batch_shape else grid))
-            values = values.T if self.batch_shape else values
-            discrete = False
+        else:  # a scipy distribution (ple_stats.fit_ple on a scipy family)
+            grid, values, discrete = self._scipy_curve(dist)
         values = values.reshape(-1, grid.shape[-1])
         grids = np.broadcast_to(grid, values.shape[:-1] + grid.shape[-1:]).reshape(values.shape)
         for i in range(min(max_curves, values.shape[0])):
@@ -143,10 +140,27 @@ class FitResult:
                     **style)
         ax.set_xlabel("x")
         ax.set_ylabel("probability" if discrete else "density")
-        name = type(dist).__name__ if hasattr(dist, "_plot_grid") else dist.dist.name
+        name = (type(dist).__name__ if hasattr(dist, "_plot_grid") else
+                getattr(getattr(dist, "dist", None), "name", None)
+                or type(getattr(dist, "scipy", dist)).__name__)
         ax.set_title(f"{name}: {self.method.upper()} fit (n = {self.n})")
         ax.legend()
         return ax
+
+    def _scipy_curve(self, dist):
+        """Grid and density (or mass) values of a fitted scipy distribution, classic or new."""
+        quantile = dist.ppf if hasattr(dist, "ppf") else dist.icdf
+        discrete = not hasattr(dist, "pdf") or (hasattr(dist, "pmf") and not callable(
+            getattr(dist, "pdf", None)))
+        lo, hi = np.min(quantile(0.001)), np.max(quantile(0.999))
+        if discrete:
+            grid = np.arange(np.floor(lo), np.ceil(hi) + 1.0)
+            density = dist.pmf
+        else:
+            grid = np.linspace(lo, hi, 400)
+            density = dist.pdf
+        values = np.asarray(density(grid[:, None] if self.batch_shape else grid))
+        return grid, (values.T if self.batch_shape else values), discrete
 
     def confidence_interval(self, confidence_level=0.95, *, n_resamples=1000, rng=None,
                             progress=None):

@@ -15,13 +15,9 @@ from ._result import FitResult, Refit
 from ._scipy_model import (Coords, ScipyModel, anchor_for, describe, fit_mle_batched,
                            parse_fixed)
 from ._validation import as_data, as_int, as_rng, fmt_value
-from ._warnings import PLEWarning
+from ._warnings import NoMLEWarning
 
 __all__ = ["fit_ple", "NoMLEWarning", "FittedDistribution"]
-
-
-class NoMLEWarning(PLEWarning):
-    """The maximum-likelihood estimate does not exist (it runs to the edge of the domain)."""
 
 
 def _as_tol(tol):

@@ -1,6 +1,6 @@
 """Warning classes of ple_stats: soft problems are reported, never silenced."""
 
-__all__ = ["PLEWarning", "ConvergenceWarning", "DegenerateDataWarning"]
+__all__ = ["PLEWarning", "ConvergenceWarning", "DegenerateDataWarning", "NoMLEWarning"]
 
 
 class PLEWarning(UserWarning):
@@ -13,3 +13,7 @@ class ConvergenceWarning(PLEWarning):
 
 class DegenerateDataWarning(PLEWarning):
     """A fit hit a degenerate case (e.g. a collapsed mixture component) and was repaired."""
+
+
+class NoMLEWarning(PLEWarning):
+    """The maximum-likelihood estimate does not exist (it runs to the edge of the domain)."""

@@ -681,3 +681,27 @@ def test_unknown_fit_keyword_raises_type_error_naming_it(data, kwds):
 def test_parameter_fixed_twice_raises(data):
     with pytest.raises(TypeError, match="fixed twice"):
         ple_stats.fit_ple(stats.gamma, data, m=5, rng=0, f0=2.0, fa=2.0)
+
+
+@pytest.mark.parametrize("case", ["discrete", "new", "batch"])
+def test_plot_of_scipy_results(case):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if case == "discrete":
+        x = stats.nbinom(5, 0.4).rvs(40, random_state=0)
+        res, label = ple_stats.fit_ple(stats.nbinom, x, m=20, rng=0), "probability"
+    elif case == "new":
+        x = stats.norm(1, 2).rvs(30, random_state=0)
+        res, label = ple_stats.fit_ple(stats.Normal, x, m=20, rng=0), "density"
+    else:
+        x = stats.gamma(2.0).rvs((2, 30), random_state=0)
+        res, label = ple_stats.fit_ple(stats.gamma, x, m=20, rng=0, floc=0), "density"
+    ax = res.plot(x[0] if case == "batch" else x)
+    assert ax.get_ylabel() == label
+    curves = [line for line in ax.get_lines()]
+    assert len(curves) == (2 if case == "batch" else 1)
+    assert all(np.isfinite(line.get_ydata()).all() and (line.get_ydata() >= 0).all()
+               for line in curves)
+    plt.close("all")

@@ -247,8 +247,8 @@ def gaussian_scale_example(
 
     H = HyperNetwork(GaussianModel(), in_features=1, hidden=hidden,
                      pooled_hidden=pooled_hidden, seed=seed)
-    history = train_ple(H, gaussian_nll, gaussian_sampler, train_sets, lam=lam, m=m,
-                        penalty=penalty, epochs=epochs, batch_size=batch_size, lr=lr,
+    history = train_ple(H, gaussian_nll, gaussian_sampler, train_sets, penalty=lam, m=m,
+                        penalty_form=penalty, epochs=epochs, batch_size=batch_size, lr=lr,
                         scheduler=lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(
                             opt, T_max=epochs),
                         detach_synthetic=detach_synthetic, device=device, seed=seed,
