@@ -420,3 +420,15 @@ def test_workers_of_a_killed_parent_exit_soon(tmp_path):
     for p in left:
         os.kill(p, signal.SIGKILL)
     assert not left, f"{len(left)} worker process(es) outlived their parent by 30 s"
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    ({"mode": "fresh", "fresh_fraction": "a"}, TypeError, "`fresh_fraction` must be a number"),
+    ({"mode": "fresh", "fresh_fraction": 1.5}, ValueError, r"`fresh_fraction` must be in \[0, 1\]"),
+    ({"fixed": ["low"]}, TypeError, "`fixed` must be a dict of parameter values"),
+    ({"fixed": {"low": "zero"}}, TypeError, r"`fixed\['low'\]` must be a number"),
+    ({"fixed": {"width": 1.0}}, TypeError, "`fixed` names an unknown parameter 'width'"),
+])
+def test_bad_simulate_arguments_name_themselves(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        simulate(UNIFORM, n=5, generations=2, runs=4, estimator="mle", **kwargs)
