@@ -114,11 +114,11 @@ def test_bad_input():
     with pytest.raises(ValueError, match="`estimator` must be one of"):
         simulate_gmm(TRUTH, 10, 2, 2, estimator="em")
     with pytest.raises(ValueError, match="`fit_kwargs` must not set"):
-        simulate_gmm(TRUTH, 10, 2, 2, fit_kwargs={"rng": 1})
+        simulate_gmm(TRUTH, 10, 2, 2, fit_kwargs={"rng": 1}, estimator="mle")
     with pytest.raises(ValueError, match="applies to estimator='ple' only"):
-        simulate_gmm(TRUTH, 10, 2, 2, fit_kwargs={"method": "hypernetwork"})
+        simulate_gmm(TRUTH, 10, 2, 2, fit_kwargs={"method": "hypernetwork"}, estimator="mle")
     with pytest.raises(TypeError, match="`fit_kwargs` must be a dict"):
-        simulate_gmm(TRUTH, 10, 2, 2, fit_kwargs=[("tol", 1e-6)])
+        simulate_gmm(TRUTH, 10, 2, 2, fit_kwargs=[("tol", 1e-6)], estimator="mle")
 
 
 # ---------------------------------------------------------------------- chunks, workers, store

@@ -300,7 +300,7 @@ def test_collapse_survives_save_and_load(tmp_path):
 def test_simulate_gmm_keeps_the_runs_that_do_not_collapse():
     truth = GMM(weights=[0.5, 0.5], means=[0.0, 2.0], sigmas=[1.0, 1.0])
     with pytest.warns(PLEWarning, match="of 20 runs collapsed"):
-        res = simulate_gmm(truth, n=3, generations=30, runs=20, rng=0)
+        res = simulate_gmm(truth, n=3, generations=30, runs=20, estimator="mle", rng=0)
     assert (res.collapsed >= 0).any() and (res.collapsed < 0).any()
     assert np.isfinite(res.trajectories).all()
 
