@@ -28,7 +28,8 @@ from ._scipy_route import fit_ple
 from ._simulate import simulate
 from ._simulation_result import SimulationResult
 from ._uniform import Uniform
-from ._warnings import ConvergenceWarning, DegenerateDataWarning, NoMLEWarning, PLEWarning
+from ._warnings import (ConvergenceWarning, DegenerateDataError, DegenerateDataWarning,
+                        NoMLEWarning, PLEWarning)
 
 __version__ = "0.1.0"
 
@@ -55,4 +56,5 @@ __all__ = [
     "ConvergenceWarning",
     "DegenerateDataWarning",
     "NoMLEWarning",
+    "DegenerateDataError",
 ]

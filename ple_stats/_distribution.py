@@ -26,6 +26,7 @@ from typing import ClassVar
 import numpy as np
 
 from ._result import FitResult, Refit
+from ._warnings import DegenerateDataError
 from ._validation import (
     Constraint,
     as_data,
@@ -468,7 +469,7 @@ class Distribution:
             if not ok.all():
                 where = np.argwhere(~ok)
                 idx = tuple(int(i) for i in where[0]) if where.size else ()
-                raise ValueError(
+                raise DegenerateDataError(
                     f"the {method.upper()} fit of {cls.__name__} gives `{name}` = "
                     f"{fmt_value(np.asarray(value)[idx])}, outside its domain "
                     f"({cls._constraints[name].description}), for the data set at index "
@@ -514,7 +515,7 @@ class Distribution:
         try:
             dist._check_joint(*dist._values)
         except ValueError as exc:
-            raise ValueError(
+            raise DegenerateDataError(
                 f"the {method.upper()} fit of {cls.__name__} gives invalid parameters ({exc}): "
                 "the data are degenerate for this estimator (e.g. all observations equal)."
             ) from None

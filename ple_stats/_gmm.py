@@ -15,7 +15,7 @@ from ._lib.deprecation import renamed_keywords
 from ._gaussian import c4
 from ._result import FitResult, Refit
 from ._validation import POSITIVE, REAL, Constraint, as_data, as_int, as_param, as_rng, fmt_value
-from ._warnings import ConvergenceWarning, DegenerateDataWarning
+from ._warnings import ConvergenceWarning, DegenerateDataError, DegenerateDataWarning
 
 __all__ = ["GMM"]
 
@@ -1234,8 +1234,9 @@ def _check_fit_data(x, K):
     same = flat.max(axis=-1) == flat.min(axis=-1)
     if same.any():
         idx = np.unravel_index(int(np.argmax(same)), x.shape[:-1]) if x.ndim > 1 else ()
-        raise ValueError(f"`x` has all observations equal in the data set at index {idx}: "
-                         "a Gaussian mixture cannot be fitted to it (zero variance).")
+        raise DegenerateDataError(
+            f"`x` has all observations equal in the data set at index {idx}: "
+            "a Gaussian mixture cannot be fitted to it (zero variance).")
     # EM works with variances: they must be normal floating-point numbers
     with np.errstate(all="ignore"):
         var = flat.var(axis=-1)

@@ -24,7 +24,7 @@ from ._lib.executor import check_executor, execute
 from ._lib.store import CheckpointStore
 from ._simulation_result import SimulationResult
 from ._validation import as_int
-from ._warnings import PLEWarning
+from ._warnings import DegenerateDataError, PLEWarning
 
 __all__ = ["simulate"]
 
@@ -119,11 +119,13 @@ def fit_runs(fit, x, rng, k):
     """Fit every run's data, telling collapsed runs apart instead of failing the batch.
 
     ``fit(x, rng) -> (runs, k)`` is called once on the whole batch. When it
-    refuses the data with a ``ValueError`` (some run's data are degenerate:
-    all points equal, a zero range, ...), each run is fitted alone and those
-    that are refused are reported as collapsed. (A configuration that every
-    data set would fail is caught before the simulation starts, on data from
-    the truth.)
+    refuses the data with a :class:`DegenerateDataError` (some run's data are
+    degenerate: all points equal, a zero range, ...), each run is fitted alone
+    and those that are refused are reported as collapsed. Any other error,
+    e.g. a user's estimator returning an invalid value, is raised. (When a
+    batch is refitted run by run after a collapse, the refits draw their
+    randomness after the failed batched attempt: deterministic for a seed,
+    but not the draws the other runs would have had without the collapse.)
 
     Returns
     -------
@@ -134,13 +136,13 @@ def fit_runs(fit, x, rng, k):
     runs = x.shape[0]
     try:
         return fit(x, rng), np.zeros(runs, dtype=bool)
-    except ValueError:
+    except DegenerateDataError:
         pass
     theta, collapsed = np.full((runs, k), np.nan), np.zeros(runs, dtype=bool)
     for r in range(runs):
         try:
             theta[r] = fit(x[r:r + 1], rng)[0]
-        except ValueError:
+        except DegenerateDataError:
             collapsed[r] = True
     return theta, collapsed
 

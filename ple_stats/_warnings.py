@@ -1,6 +1,7 @@
-"""Warning classes of ple_stats: soft problems are reported, never silenced."""
+"""Warning and error classes of ple_stats: soft problems are reported, never silenced."""
 
-__all__ = ["PLEWarning", "ConvergenceWarning", "DegenerateDataWarning", "NoMLEWarning"]
+__all__ = ["PLEWarning", "ConvergenceWarning", "DegenerateDataWarning", "NoMLEWarning",
+           "DegenerateDataError"]
 
 
 class PLEWarning(UserWarning):
@@ -17,3 +18,11 @@ class DegenerateDataWarning(PLEWarning):
 
 class NoMLEWarning(PLEWarning):
     """The maximum-likelihood estimate does not exist (it runs to the edge of the domain)."""
+
+
+class DegenerateDataError(ValueError):
+    """The data are degenerate for the estimator (e.g. all observations equal): no fit exists.
+
+    A ``ValueError``, so existing handlers keep working; the simulators catch
+    this class (and only it) to record a run as collapsed.
+    """

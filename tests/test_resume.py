@@ -432,3 +432,71 @@ def test_workers_of_a_killed_parent_exit_soon(tmp_path):
 def test_bad_simulate_arguments_name_themselves(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         simulate(UNIFORM, n=5, generations=2, runs=4, estimator="mle", **kwargs)
+
+
+_IDENTITY = textwrap.dedent("""
+    import ple_stats as ps
+    from ple_stats._estimator_identity import callable_identity
+
+    def est(x):  # a set literal: a frozenset constant, iterated in hash order
+        if "mle" in {"mle", "maximum-likelihood", "ml", "m.l.e."}:
+            return ps.Gaussian.fit_mle(x)
+
+    def make():
+        tags = {"a", "b", "c", "dd"}
+
+        def helper(x):
+            return ps.Gaussian.fit_mle(x)
+        return lambda x: helper(x) if "a" in tags else None
+
+    class Est:
+        def __init__(self):
+            self.names = {"x", "y", "zz"}
+
+        def __call__(self, x):
+            return ps.Gaussian.fit_mle(x)
+
+    print(callable_identity(est), callable_identity(make()), callable_identity(Est()))
+""")
+
+
+def test_an_estimator_has_the_same_identity_in_every_process():
+    # sets iterate in the order of the per-process string hash seed; the identity must not
+    outs = {subprocess.run([sys.executable, "-c", _IDENTITY], capture_output=True, text=True,
+                           env={**os.environ, "PYTHONHASHSEED": str(seed)},
+                           check=True).stdout for seed in (1, 2, 3)}
+    assert len(outs) == 1
+
+
+def test_a_closure_over_a_local_function_is_identified_by_it(tmp_path):
+    def make(method):
+        def helper(x):
+            return getattr(Uniform, method)(x, low=0.0)
+        return lambda x: helper(x)
+
+    _run(tmp_path / "d", estimator=make("fit_mle"))
+    _run(tmp_path / "d", estimator=make("fit_mle"))  # the same: resumes
+    with pytest.raises(ValueError, match="different arguments"):
+        _run(tmp_path / "d", estimator=make("fit_ple"))
+
+
+def test_an_estimator_that_is_wrong_only_sometimes_is_refused_not_taken_for_collapse():
+    # valid on the probe's data, out of domain for some runs later: an error, not a collapse
+    def shifted(x):
+        res = Gaussian.fit_mle(x)
+        return _Fake((res.params.mu, res.params.sigma - 0.7))
+
+    with pytest.raises(ValueError, match=r"returned `sigma` = .* \(it must be positive\)"):
+        simulate(Gaussian(mu=0.0, sigma=1.0), n=10, generations=5, runs=200,
+                 estimator=shifted, rng=0)
+
+
+def test_degenerate_data_raise_the_error_the_simulators_catch():
+    from ple_stats import DegenerateDataError
+
+    for fit in (lambda: Gaussian.fit_mle([1.0, 1.0, 1.0]),
+                lambda: Uniform.fit_ple([2.0, 2.0]),
+                lambda: GMM.fit_mle([3.0, 3.0, 3.0, 3.0])):
+        with pytest.raises(DegenerateDataError, match="degenerate|all observations equal"):
+            fit()
+    assert issubclass(DegenerateDataError, ValueError)
