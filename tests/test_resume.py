@@ -500,3 +500,15 @@ def test_degenerate_data_raise_the_error_the_simulators_catch():
         with pytest.raises(DegenerateDataError, match="degenerate|all observations equal"):
             fit()
     assert issubclass(DegenerateDataError, ValueError)
+
+
+def test_exclusive_creation_without_hard_links(tmp_path, monkeypatch):
+    # some file systems (vfat, SMB) have no hard links: exclusive creation must still hold
+    def no_link(src, dst):
+        raise PermissionError("hard links are not supported here")
+
+    monkeypatch.setattr(os, "link", no_link)
+    assert atomic_write(tmp_path / "a.json", b"first", exclusive=True)
+    assert not atomic_write(tmp_path / "a.json", b"second", exclusive=True)
+    assert (tmp_path / "a.json").read_bytes() == b"first"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]

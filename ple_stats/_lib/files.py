@@ -13,10 +13,17 @@ __all__ = ["atomic_write", "digest", "FILE_MODE"]
 FILE_MODE = 0o644
 
 
+_MODE = None
+
+
 def _umask_mode():
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
+    """0666 less the umask, read once: reading it sets it for a moment, process-wide."""
+    global _MODE
+    if _MODE is None:
+        mask = os.umask(0o022)
+        os.umask(mask)
+        _MODE = 0o666 & ~mask
+    return _MODE
 
 
 def atomic_write(path, data: bytes, *, exclusive=False):
@@ -55,6 +62,8 @@ def atomic_write(path, data: bytes, *, exclusive=False):
                 os.link(tmp, path)
             except FileExistsError:
                 return False
+            except OSError:  # a file system without hard links: exclusive creation instead
+                return _write_exclusive(path, data)
             finally:
                 os.unlink(tmp)
         else:
@@ -64,6 +73,19 @@ def atomic_write(path, data: bytes, *, exclusive=False):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _write_exclusive(path, data):
+    """Create ``path`` only if it does not exist (O_EXCL) and write ``data`` into it."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return True
 
 
 def digest(key, length=16):
