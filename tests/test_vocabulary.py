@@ -19,6 +19,7 @@ FORBIDDEN = {
     "lam": "penalty",              # the PLE penalty's weight, a float
     "detach": "detach_synthetic",  # whether the synthetic data carry no gradient
     "penalty_kind": "penalty_form",
+    "kind": "penalty_form",        # the penalty's form (ple_penalty's old keyword)
     "n_epochs": "epochs",
     "n_steps": "steps",
     "n_seeds": "seeds",

@@ -7,22 +7,24 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import Tensor
 
+from .._lib.deprecation import renamed_keywords
 from ._checks import check_nonneg_float, check_weights
 
 __all__ = ["ple_penalty", "PENALTY_KINDS"]
 
-#: The penalty forms accepted by :func:`ple_penalty` (``kind=``).
+#: The penalty forms accepted by :func:`ple_penalty` (``penalty_form=``).
 PENALTY_KINDS = ("l1", "l2", "relative", "l2_unbiased")
 
 
+@renamed_keywords(kind="penalty_form")
 def ple_penalty(weights_real: Mapping[str, Tensor],
                 weights_synthetic: Mapping[str, Tensor] | Sequence[Mapping[str, Tensor]],
-                *, kind: str = "l1", eps: float = 1e-8) -> Tensor:
+                *, penalty_form: str = "l1", eps: float = 1e-8) -> Tensor:
     r"""PLE penalty: the gap between weights refitted on synthetic data and on real data.
 
     With :math:`\theta = H(X)` the weights predicted from the real set and
     :math:`H(Y_1), \dots, H(Y_m)` those predicted from ``m`` synthetic sets drawn
-    from the model with weights :math:`\theta`, the default (``kind="l1"``, the
+    from the model with weights :math:`\theta`, the default (``penalty_form="l1"``, the
     paper's eq. 5) is the mean over all :math:`E` weight entries
 
     .. math::
@@ -38,7 +40,7 @@ def ple_penalty(weights_real: Mapping[str, Tensor],
     weights_synthetic : dict or sequence of dicts
         :math:`H(Y_i)` for one (``m = 1``) or ``m`` synthetic sets, each with the
         same names and shapes as ``weights_real``.
-    kind : {"l1", "l2", "relative", "l2_unbiased"}, default "l1"
+    penalty_form : {"l1", "l2", "relative", "l2_unbiased"}, default "l1"
         With :math:`D_i = H(Y_i) - H(X)` and :math:`\bar D = \frac1m\sum_i D_i`:
         ``"l1"``: mean of :math:`|\bar D_e|`;
         ``"l2"``: mean of :math:`\bar D_e^2`;
@@ -62,7 +64,7 @@ def ple_penalty(weights_real: Mapping[str, Tensor],
         If the arguments are not dicts of tensors (or a sequence of such dicts).
     ValueError
         If ``weights_synthetic`` is empty or its names or shapes differ from
-        ``weights_real``, or ``kind`` is unknown.
+        ``weights_real``, or ``penalty_form`` is unknown.
 
     See Also
     --------
@@ -87,7 +89,7 @@ def ple_penalty(weights_real: Mapping[str, Tensor],
     tensor(0.3000)
     >>> ple_penalty(real, [syn, real])      # the mean of the two synthetic sets is used
     tensor(0.1500)
-    >>> ple_penalty(real, [syn, syn], kind="l2_unbiased")   # (0.09 + 0 + 0.36) / 3
+    >>> ple_penalty(real, [syn, syn], penalty_form="l2_unbiased")   # (0.09 + 0 + 0.36) / 3
     tensor(0.1500)
     """
     check_weights(weights_real, "weights_real")
@@ -101,8 +103,9 @@ def ple_penalty(weights_real: Mapping[str, Tensor],
     else:
         raise TypeError(f"`weights_synthetic` must be a dict of tensors or a sequence of such "
                         f"dicts; got {type(weights_synthetic).__name__}.")
+    kind = penalty_form
     if kind not in PENALTY_KINDS:
-        raise ValueError(f"`kind` must be one of {PENALTY_KINDS}; got {kind!r}.")
+        raise ValueError(f"`penalty_form` must be one of {PENALTY_KINDS}; got {kind!r}.")
     eps = check_nonneg_float(eps, "eps")
     names = list(weights_real)
     for i, syn in enumerate(synthetic):
@@ -117,7 +120,7 @@ def ple_penalty(weights_real: Mapping[str, Tensor],
                                  f"{tuple(syn[name].shape)}.")
     m = len(synthetic)
     if kind == "l2_unbiased" and m < 2:
-        raise ValueError(f"`kind` 'l2_unbiased' needs at least 2 synthetic sets; got m = {m}.")
+        raise ValueError(f"`penalty_form` 'l2_unbiased' needs at least 2 synthetic sets; got m = {m}.")
     total = None
     count = 0
     for name in names:

@@ -615,4 +615,4 @@ def _penalty_term(H, sampler, weights, X, m, kind, detach, generator, epoch, ste
     lead = (m,) if X.ndim == 2 else (m, X.shape[0])
     synthetic = {k: v.reshape(lead + tuple(v.shape[1:])) for k, v in refit.items()}
     per_draw = [{k: v[i] for k, v in synthetic.items()} for i in range(m)]
-    return ple_penalty(weights, per_draw, kind=kind)
+    return ple_penalty(weights, per_draw, penalty_form=kind)
