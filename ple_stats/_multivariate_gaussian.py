@@ -856,7 +856,9 @@ def _fit_bootstrap(cls, x, fixed, *, m, rng, tol=1e-10, max_iter=50):
     return cls._result(mean, cov, n, info, Refit(refit, random=True), "bootstrap PLE")
 
 
-def _fit_penalized(cls, x, fixed, *, penalty, m, rng, max_iter=2000):
+def _fit_penalized(cls, x, fixed, *, penalty, m, rng, max_iter=5000):
+    # (a simplex in k = d + d(d+1)/2 dimensions needs more steps than the scalar
+    # families' 2000 to shrink: measured ~3000 at d = 3)
     from ._optimize import nelder_mead_batched
 
     flat_x, flat_fixed, batch, size = _flatten_fit(x, fixed)
