@@ -15,7 +15,6 @@ EXTRAS = {
     "distributed": ("dask[distributed]", "parallel"),
     "torch": ("torch==2.13.0", "torch"),
     "sklearn": ("scikit-learn", "experiments"),
-    "statsmodels": ("statsmodels", "statsmodels"),
 }
 
 
