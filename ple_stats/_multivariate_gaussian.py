@@ -520,9 +520,15 @@ class MultivariateGaussian:
     def _result(cls, mean, cov, n, info, refit, what):
         try:
             chol = _cholesky(np.asarray(cov, dtype=float))
-        except ValueError:  # pragma: no cover - the root of the solver is a Cholesky product
-            raise ValueError(f"the {what} of MultivariateGaussian is not positive "
-                             "definite for some data set.") from None
+        except ValueError:
+            # The root is a Cholesky product, but a solve that did not converge can leave a
+            # log-diagonal at -inf (seen for nearly collinear data with n = d + 1 and a
+            # small m): such data are degenerate for this estimator, and the simulator
+            # records the run as collapsed instead of failing the whole batch.
+            raise DegenerateDataError(
+                f"the {what} of MultivariateGaussian is not positive definite for some data "
+                "set (the solve did not converge: the data are nearly degenerate for this "
+                "m; see the ConvergenceWarning).") from None
         dist = cls._from_trusted(mean, cov, chol)
         return FitResult(params=dist.params, dist=dist, method="ple", n=n, info=info,
                          refit=refit)

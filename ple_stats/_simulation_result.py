@@ -133,7 +133,11 @@ class SimulationResult:
         ``"trace_ratio"`` and ``"logdet_ratio"`` of :meth:`collapse_summary`;
         the accumulate loop's ``"logdet_ratio"`` is an upper bound
         (``{"upper_bound": ...}``), not an expectation (see
-        :func:`ple_stats._theory.multivariate_gaussian_curves`).
+        :func:`ple_stats._theory.multivariate_gaussian_curves`). There are no
+        curves for its bootstrap or penalised PLE: the bootstrap's expected
+        covariance exceeds the analytic PLE's by ``O((d + 1) / (m (n - 1)))`` per
+        replace generation, differently in each coordinate, and the excess
+        compounds over generations.
         """
         if self.is_event_shaped:
             return self._event_theory()
@@ -242,6 +246,12 @@ class SimulationResult:
 
     def _event_theory(self):
         if self.estimator not in ("mle", "ple") or self.mode not in ("replace", "accumulate"):
+            return {}
+        if self.options.get("method") == "bootstrap" or self.options.get("penalty") is not None:
+            # The data-driven PLE of a covariance is not the analytic one in expectation:
+            # the bootstrap's root C (A^T A)^{-1} C^T (A the Cholesky factor of the pooled
+            # base scatter) inflates E[Sigma_t] by O((d + 1) / (m (n - 1))) per replace
+            # generation, differently in each coordinate, and the excess compounds.
             return {}
         fixed = "mean" in self.fixed
         if fixed and not self.options.get("mean_fixed_at_truth", False):

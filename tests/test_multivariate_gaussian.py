@@ -395,8 +395,8 @@ def test_simulate_fixed_mean_and_save_load(tmp_path):
 
 @pytest.mark.parametrize("kwargs, exc, match", [
     ({"n": 3}, ValueError, "needs n >= 4"),
-    ({"estimator": lambda x: None}, ValueError, "'mle' or 'ple'"),
-    ({"fit_kwargs": {"method": "bootstrap"}}, NotImplementedError, "analytic PLE"),
+    ({"estimator": "em"}, ValueError, "'mle', 'ple' or a callable"),
+    ({"estimator": lambda x: None}, TypeError, "must return a FitResult"),
     ({"fit_kwargs": {"m": 3}}, TypeError, "do not apply"),
     ({"fixed": {"cov": np.eye(3)}}, TypeError, "only 'mean'"),
     ({"fixed": {"mean": np.zeros(2)}}, ValueError, "event shape"),
@@ -735,3 +735,15 @@ def test_penalty_trades_likelihood_for_stability():
     assert info["penalty"] == 0.1 and info["m"] == 40 and np.shape(info["objective"]) == (6,)
     assert set(info["gap"]) == {"mean", "cov"} and info["gap"]["cov"].shape == (6, 2, 2)
     np.testing.assert_allclose(info["objective"], nll[2] + 0.1 * gap[2], rtol=1e-10)
+
+
+def test_a_singular_data_driven_fit_is_reported_as_degenerate_data():
+    # A solve that did not converge can leave a singular root (nearly collinear data,
+    # n = d + 1, small m); it is a DegenerateDataError (a ValueError), which the simulator
+    # records as a collapsed run instead of failing the batch.
+    from ple_stats import DegenerateDataError
+
+    with pytest.raises(DegenerateDataError, match="bootstrap PLE of MultivariateGaussian is "
+                                                  "not positive definite"):
+        MVN._result(np.zeros((2, 2)), np.array([np.eye(2), np.zeros((2, 2))]), 3, {}, None,
+                    "bootstrap PLE")
