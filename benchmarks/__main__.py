@@ -4,7 +4,7 @@ import importlib
 import sys
 
 MODULES = ["bench_families", "bench_bootstrap", "bench_scipy", "bench_simulate", "bench_gmm",
-           "bench_hyper"]
+           "bench_hyper", "bench_regression"]
 
 if __name__ == "__main__":
     chosen = sys.argv[1:] or MODULES
