@@ -297,15 +297,29 @@ def warn_not_converged(converged, what, max_iter, stacklevel):
 
 
 def solve_smooth(model, x, base, *, tol, max_iter):
-    """Quasi-Newton solve of b_m(theta) = T(x) with fixed base draws."""
+    """Quasi-Newton solve of b_m(theta) = T(x) with fixed base draws.
+
+    A model may offer ``model.simulator(base)``: an object whose
+    ``simulate(theta, idx=None)`` returns what ``model.simulate(theta, base)``
+    (``idx=None``) or ``model.subset(idx).simulate(theta, base[:, idx])`` would,
+    bit for bit, with less work (e.g. from a summary of ``base`` computed once,
+    or remembering its last results). The solvers use it where it exists, and
+    the model's ``simulate`` otherwise.
+    """
     target = model.target(x)
     target_c = model.stat_coords(target)
     # Residuals of real-valued statistics are scaled (e.g. by the data's range) so
     # the tolerance is relative whatever the units of the data.
     scale = model.residual_scale(x)
+    make = getattr(model, "simulator", None)
+    if make is not None:
+        simulate = make(base).simulate
+    else:
+        def simulate(theta):
+            return model.simulate(theta, base)
 
     def residual(u):
-        sim = model.simulate(model.from_u(u), base).mean(axis=0)
+        sim = simulate(model.from_u(u)).mean(axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):
             res = (model.stat_coords(sim) - target_c) / scale
         return np.where(np.isfinite(res), res, 1e300)
@@ -315,7 +329,7 @@ def solve_smooth(model, x, base, *, tol, max_iter):
     theta = model.from_u(sol.u)
     # Delta method: Var(theta) ~ J^{-1} D (C / m) D J^{-T}, J = d residual / d u,
     # D = d coords / d statistic / scale, C = covariance of T(Y_j) over j.
-    sims = model.simulate(theta, base)
+    sims = simulate(theta)
     coord_derivative = model.stat_coords_derivative(sims.mean(axis=0)) / scale
     se = monte_carlo_se(sol.jacobian, sims, coord_derivative, model.param_jacobian(theta))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -361,7 +375,10 @@ def solve_monotone(model, x, base, *, tol, max_iter):
     ``lo, hi, f_lo, f_hi, exact, at``: ``exact`` marks data sets whose root is
     known, ``at``, e.g. a statistic at the end of its range) and the
     parameter's bounds ``model.lower_clip`` (smallest value used for the
-    slope) and ``model.upper``.
+    slope) and ``model.upper``. The simulated statistics come from
+    ``model.simulator(base)`` where the model has one (see :func:`solve_smooth`);
+    if that has ``narrow(idx, lo, hi)``, it is told the brackets of the data sets
+    ``idx`` after each step (so it can skip the draws that no longer change).
     """
     if len(model.names) != 1:
         raise NotImplementedError("the bracketed solver handles one parameter")
@@ -373,11 +390,23 @@ def solve_monotone(model, x, base, *, tol, max_iter):
     target = model.target(x)[:, 0]
     upper = model.upper
 
-    def f(theta, idx=slice(None)):
-        sub = model if isinstance(idx, slice) else model.subset(idx)
-        return sub.simulate(theta[:, None], base[:, idx]).mean(axis=0)[:, 0] - target[idx]
+    make = getattr(model, "simulator", None)
+    simulator = make(base) if make is not None else None
+    narrow = getattr(simulator, "narrow", None)
+
+    def simulate(theta, idx=None):
+        if simulator is not None:
+            return simulator.simulate(theta[:, None], idx)
+        if idx is None:
+            return model.simulate(theta[:, None], base)
+        return model.subset(idx).simulate(theta[:, None], base[:, idx])
+
+    def f(theta, idx=None):
+        return simulate(theta, idx).mean(axis=0)[:, 0] - (target if idx is None else target[idx])
 
     lo, hi, f_lo, f_hi, exact, at = model.bracket(target, f)
+    if narrow is not None:
+        narrow(np.flatnonzero(~exact), lo[~exact], hi[~exact])
     # A model may stop the bracket once it is a small fraction (``stop_fraction``)
     # of the Monte Carlo error of the statistic (b has slope ~1), far below which
     # closing it buys nothing.
@@ -385,7 +414,7 @@ def solve_monotone(model, x, base, *, tol, max_iter):
     stop = getattr(model, "stop_fraction", None)
     if stop is not None:
         probe = np.where(exact, at, np.clip(target, lo, hi))
-        spread = model.simulate(probe[:, None], base)[..., 0].std(axis=0, ddof=1)
+        spread = simulate(probe)[..., 0].std(axis=0, ddof=1)
         width = stop * spread / np.sqrt(base.shape[0])
     side = np.zeros(size)
     done = exact.copy()
@@ -409,6 +438,8 @@ def solve_monotone(model, x, base, *, tol, max_iter):
         side[idx] = np.where(left, 1, -1)
         done[idx] = ((hi[idx] - lo[idx] <= np.maximum(tol * np.abs(hi[idx]), width[idx]))
                      | (f_mid == 0))
+        if narrow is not None:
+            narrow(idx, lo[idx], hi[idx])
     theta = np.where(exact, at, 0.5 * (lo + hi))
     # A step function's residual is not zero at its crossing: report the jump there.
     signed = f(theta)
@@ -419,7 +450,7 @@ def solve_monotone(model, x, base, *, tol, max_iter):
     h = 0.05 * np.abs(theta)
     lo_t, hi_t = np.maximum(theta - h, model.lower_clip), np.minimum(theta + h, upper)
     slope = (f(hi_t) - f(lo_t)) / np.maximum(hi_t - lo_t, 1e-300)
-    sims = model.simulate(theta[:, None], base)[..., 0]
+    sims = simulate(theta)[..., 0]
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.where(exact, 0.0, sims.std(axis=0, ddof=1) / np.sqrt(base.shape[0]) / slope)
     return EngineResult(theta=theta[:, None], mc_se=se[:, None], residual=residual,

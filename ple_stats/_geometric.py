@@ -221,12 +221,16 @@ class Geometric(Distribution):
         return rng.standard_exponential(shape)
 
     @staticmethod
+    def _base_scale(p):
+        """``lam = -log(1 - p)``: the synthetic data are ``1 + floor(E / lam)``, E ~ Exp(1)."""
+        with np.errstate(divide="ignore"):
+            return -np.log1p(-p)
+
+    @staticmethod
     def _from_base(e, p):
         # P(1 + floor(E / lam) > k) = exp(-k lam) = (1 - p)^k with lam = -log(1 - p);
         # p = 1 gives lam = inf and X = 1.
-        with np.errstate(divide="ignore"):
-            lam = -np.log1p(-p)
-        return 1.0 + np.floor(e / lam)
+        return 1.0 + np.floor(e / Geometric._base_scale(p))
 
     @staticmethod
     def _logpdf(x, p):
@@ -263,7 +267,14 @@ class Geometric(Distribution):
 
     @classmethod
     def _mle(cls, x, fixed):
-        return {"p": x.shape[-1] / np.add.reduce(x, axis=-1)}
+        return cls._mle_from_sum(np.add.reduce(x, axis=-1), x.shape[-1])
+
+    @staticmethod
+    def _mle_from_sum(total, n):
+        """The MLE from the sum of the data: the bootstrap's shortcut (synthetic data of the
+        form ``1 + floor(E / lam)``, whose sum it computes from fewer draws; see
+        :class:`ple_stats._bootstrap.FloorSumSimulator`)."""
+        return {"p": n / total}
 
     @classmethod
     def _ple_analytic(cls, x, fixed):

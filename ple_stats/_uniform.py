@@ -77,6 +77,29 @@ class Uniform(Distribution):
         return low + (high - low) * u
 
     @staticmethod
+    def _base_summary(u):
+        """Per synthetic set, the smallest and largest base draw: all the bootstrap needs."""
+        return np.minimum.reduce(u, axis=-1), np.maximum.reduce(u, axis=-1)
+
+    @staticmethod
+    def _mle_from_base_summary(summary, low, high):
+        """The MLE of the synthetic sets ``_from_base(u, low, high)`` from ``_base_summary(u)``.
+
+        ``u -> low + (high - low) * u`` is monotone also in floating point (each rounded
+        operation is), so the minimum and maximum of the data are the images of those of
+        ``u``, bit for bit: nondecreasing for ``high >= low``, with the ends swapped
+        otherwise. Returns None where the parameters are not finite (then the caller
+        maps every draw, whose NaNs the reduction would propagate).
+        """
+        u_min, u_max = summary
+        low, width = low[..., 0], (high - low)[..., 0]
+        if not (np.isfinite(low).all() and np.isfinite(width).all()):
+            return None
+        rising = width >= 0
+        return {"low": low + width * np.where(rising, u_min, u_max),
+                "high": low + width * np.where(rising, u_max, u_min)}
+
+    @staticmethod
     def _logpdf(x, low, high):
         inside = (x >= low) & (x <= high)
         return np.where(inside, -np.log(high - low), -np.inf)

@@ -23,7 +23,8 @@ import math
 import numpy as np
 import pytest
 
-from ple_stats import Exponential, Gaussian, Uniform
+from ple_stats import Exponential, Gaussian, Geometric, Pareto, Uniform
+from ple_stats import _bootstrap
 
 from families import PLE_CONFIGS
 
@@ -286,3 +287,134 @@ def test_bad_rng_raises():
         Gaussian.fit_ple(x, method="bootstrap", m=10, rng="seed")
     with pytest.raises(ValueError, match="`rng`"):
         Gaussian.fit_ple(x, method="bootstrap", m=10, rng=-1)
+
+
+# --------------------------------------------------------------------------- fast paths
+# The bootstrap evaluates the simulated statistics through BindingProblem.simulator
+# (a summary of the draws for the Uniform, the draws still undecided inside the bracket
+# for the Geometric, no second evaluation at the same theta for every family). Each
+# must give the numbers of the family's own simulate() bit for bit: compared here
+# against the engine's plain path (the simulator hook removed).
+
+
+def _fit_both(monkeypatch, cls, x, **kwargs):
+    fast = cls.fit_ple(x, method="bootstrap", **kwargs)
+    with monkeypatch.context() as patch:
+        patch.delattr(_bootstrap.BindingProblem, "simulator")
+        plain = cls.fit_ple(x, method="bootstrap", **kwargs)
+    return fast, plain
+
+
+def _assert_same_fit(fast, plain):
+    for key in ("residual", "converged", "n_iter"):
+        assert np.array_equal(fast.info[key], plain.info[key], equal_nan=True), key
+    for name in type(fast.dist)._param_names:
+        assert np.array_equal(getattr(fast.params, name), getattr(plain.params, name),
+                              equal_nan=True), name
+        assert np.array_equal(getattr(fast.info["mc_se"], name),
+                              getattr(plain.info["mc_se"], name), equal_nan=True), name
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_fast_simulators_give_the_plain_fit_bit_for_bit(monkeypatch, name):
+    dist, fixed, options = CONFIGS[name]
+    x = dist.sample(N, rng=21, sample_shape=(60,))
+    _assert_same_fit(*_fit_both(monkeypatch, type(dist), x, m=40, rng=22, **fixed, **options))
+
+
+@pytest.mark.parametrize("case", ["n=1", "n=2", "m=2", "p near 0", "p near 0 and 0.5",
+                                  "all ones", "p near 1", "several chunks", "one data set"])
+def test_geometric_floor_sums_give_the_plain_fit_bit_for_bit(monkeypatch, case):
+    # n = 1 and 2, the fewest synthetic sets, sums beyond 2**52 (p ~ 1e-12: the family's own
+    # arithmetic), roots at the upper end (all ones), brackets ending at p = 1, chunks.
+    geo = Geometric
+    x, m = {
+        "n=1": (geo(p=0.4).sample(1, rng=1, sample_shape=(50,)), 30),
+        "n=2": (geo(p=0.4).sample(2, rng=1, sample_shape=(50,)), 30),
+        "m=2": (geo(p=0.4).sample(20, rng=1, sample_shape=(50,)), 2),
+        "p near 0": (geo(p=1e-12).sample(20, rng=1, sample_shape=(10,)), 30),
+        "p near 0 and 0.5": (np.concatenate([geo(p=1e-12).sample(20, rng=1, sample_shape=(3,)),
+                                             geo(p=0.5).sample(20, rng=2, sample_shape=(30,))]),
+                             30),
+        "all ones": (np.concatenate([np.ones((3, 20)),
+                                     geo(p=0.9).sample(20, rng=1, sample_shape=(30,))]), 30),
+        "p near 1": (geo(p=0.97).sample(30, rng=3, sample_shape=(40,)), 50),
+        "several chunks": (geo(p=0.3).sample(50, rng=3, sample_shape=(1000,)), 100),
+        "one data set": (geo(p=0.3).sample(50, rng=5), 100),
+    }[case]
+    with np.errstate(all="ignore"):
+        _assert_same_fit(*_fit_both(monkeypatch, geo, x, m=m, rng=4))
+
+
+@pytest.mark.parametrize("cls, dist, fixed", [
+    (Uniform, Uniform(low=-1e300, high=1e300), {}),  # widths overflow to inf: mapped draws
+    (Uniform, Uniform(low=0.0, high=5.0), {"high": 5.0}),
+    (Pareto, Pareto(b=0.3, xm=2.0), {"xm": 2.0}),
+    (Pareto, Pareto(b=3.0, xm=2.0), {"b": 3.0}),
+])
+def test_other_fast_paths_give_the_plain_fit_bit_for_bit(monkeypatch, cls, dist, fixed):
+    x = dist.sample(6, rng=3, sample_shape=(40,))
+    with np.errstate(all="ignore"):
+        _assert_same_fit(*_fit_both(monkeypatch, cls, x, m=30, rng=4, **fixed))
+
+
+def _problem(cls, x, fixed=None):
+    flat_x, flat_fixed, _, _, n = _bootstrap.flatten_batch(x, fixed or {})
+    return _bootstrap.BindingProblem(cls, flat_fixed, {}, n)
+
+
+def test_uniform_summary_maps_minimum_and_maximum_bit_for_bit():
+    # low + (high - low) * u is monotone in floating point, in u and also for high < low
+    # (the ends swap), so the extremes of the data are the images of those of u.
+    rng = np.random.default_rng(0)
+    problem = _problem(Uniform, np.zeros((50, 7)))
+    base = problem.draw_base(rng, (20, 50, 7))
+    sim = problem.simulator(base)
+    assert isinstance(sim, _bootstrap.SummarySimulator)
+    for scale in (1.0, 1e-300, 1e300):
+        theta = rng.normal(size=(50, 2)) * scale  # half of them with high < low
+        assert np.array_equal(sim.simulate(theta), problem.simulate(theta, base))
+    theta = np.array([[0.0, np.inf]] * 50)  # not finite: every draw mapped
+    assert np.array_equal(sim.simulate(theta), problem.simulate(theta, base), equal_nan=True)
+
+
+def test_geometric_floor_sums_and_their_layout_match_the_family_bit_for_bit():
+    # Random brackets narrowing towards random roots; inside and outside the windows,
+    # for the whole chunk and for subsets, the statistics and the engine's mean over the
+    # synthetic sets (which depends on the memory layout) are the family's own.
+    rng = np.random.default_rng(1)
+    size, m, n = 40, 30, 12
+    problem = _problem(Geometric, np.ones((size, n)))
+    base = problem.draw_base(rng, (m, size, n))
+    sim = problem.simulator(base)
+    assert isinstance(sim, _bootstrap.FloorSumSimulator)
+    root = rng.uniform(0.05, 0.95, size)
+    lo, hi = 0.5 * root, np.minimum(1.5 * root, 1.0)
+    windows = 0
+    for step in range(40):
+        idx = np.sort(rng.choice(size, rng.integers(1, size + 1), replace=False))
+        for theta, part in ((rng.uniform(lo, hi), None), (rng.uniform(lo[idx], hi[idx]), idx),
+                            (rng.uniform(0.01, 1.0, size), None)):
+            got = sim.simulate(theta[:, None], part)
+            want = (problem.simulate(theta[:, None], base) if part is None else
+                    problem.subset(part).simulate(theta[:, None], base[:, part]))
+            assert np.array_equal(got, want)
+            assert np.array_equal(got.mean(axis=0), want.mean(axis=0))
+        shrink = rng.uniform(0.3, 0.9, size)
+        lo, hi = root - shrink * (root - lo), root + shrink * (hi - root)
+        sim.narrow(idx, lo[idx], hi[idx])
+        windows = max(windows, int(np.sum(sim.windowed)))
+    assert windows > size // 2  # the windows were used
+    assert sim.act_e.size < 0.05 * base.size  # ... and hold few of the draws
+
+
+def test_cached_simulations_are_read_only_and_reused():
+    rng = np.random.default_rng(2)
+    problem = _problem(Exponential, np.ones((5, 4)))
+    base = problem.draw_base(rng, (10, 5, 4))
+    sim = problem.simulator(base)
+    theta = rng.uniform(0.5, 2.0, (5, 1))
+    first = sim.simulate(theta)
+    assert sim.simulate(theta.copy()) is first and not first.flags.writeable
+    assert np.array_equal(first, problem.simulate(theta, base))
+    assert sim.simulate(theta * (1 + 1e-16) + 1e-15) is not first
