@@ -23,13 +23,14 @@ from ._kl import kl_divergence
 from ._laplace import Laplace
 from ._multivariate_gaussian import MultivariateGaussian
 from ._pareto import Pareto
+from ._regression._result import RegressionResult
 from ._result import FitResult
 from ._scipy_route import fit_ple
 from ._simulate import simulate
 from ._simulation_result import SimulationResult
 from ._uniform import Uniform
 from ._warnings import (ConvergenceWarning, DegenerateDataError, DegenerateDataWarning,
-                        NoMLEWarning, PLEWarning)
+                        NoMLEWarning, PLEWarning, SeparationWarning)
 
 __version__ = "0.1.0"
 
@@ -45,6 +46,7 @@ __all__ = [
     "GMM",
     "FitResult",
     "fit_ple",
+    "RegressionResult",
     "kl_divergence",
     "frechet_distance",
     "fairness_ratio",
@@ -56,5 +58,6 @@ __all__ = [
     "ConvergenceWarning",
     "DegenerateDataWarning",
     "NoMLEWarning",
+    "SeparationWarning",
     "DegenerateDataError",
 ]

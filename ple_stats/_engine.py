@@ -288,7 +288,8 @@ def warn_not_converged(converged, what, max_iter, stacklevel):
     size = converged.size
     warnings.warn(
         f"the {what} did not converge for {int(np.count_nonzero(~converged))} of {size} "
-        f"data set(s) within {max_iter} iterations; see res.info['converged'], "
+        f"data set(s) within {max_iter} iterations (or its residual stopped decreasing "
+        "before reaching the tolerance); see res.info['converged'], "
         "res.info['residual'] and res.info['residuals'] (the residual of each parameter's "
         "equation).", ConvergenceWarning, stacklevel=stacklevel + 1)
 
@@ -492,9 +493,13 @@ def solve_stepwise(model, x, base, *, tol, max_iter, window=0.05, fraction=0.1):
             jac[:, :, j] = (evaluate(shifted, idx)[0] - r) / window
         return jac
 
+    # A model may give the Jacobian (``jacobian_hint(u)``, e.g. the identity where
+    # b(theta) = theta + O(1/n) in its coordinates) and its own stopping fraction.
+    fraction = getattr(model, "stepwise_fraction", fraction)
+    hint = getattr(model, "jacobian_hint", None)
     u = model.to_u(model.start(x))
     r, sims = evaluate(u)
-    jac = secant(u, r)
+    jac = secant(u, r) if hint is None else hint(u)
 
     def mc_error(sims):
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -515,17 +520,22 @@ def solve_stepwise(model, x, base, *, tol, max_iter, window=0.05, fraction=0.1):
         step = -linear_solve(jac[idx], r[idx])
         step = np.where(np.isfinite(step), step, 0.0)
         norm = np.max(np.abs(r[idx]) / bound[idx], axis=-1)
+        # Step halving, re-evaluating only the systems whose residual did not decrease.
         scale_step = np.ones(idx.size)
+        better = np.zeros(idx.size, dtype=bool)
+        pending = np.arange(idx.size)
         for _ in range(6):
-            trial = u[idx] + scale_step[:, None] * step
-            r_trial, s_trial = evaluate(trial, idx)
-            better = np.max(np.abs(r_trial) / bound[idx], axis=-1) < norm
-            if better.all():
+            rows = idx[pending]
+            trial = u[rows] + scale_step[pending, None] * step[pending]
+            r_trial, s_trial = evaluate(trial, rows)
+            ok = np.max(np.abs(r_trial) / bound[rows], axis=-1) < norm[pending]
+            u[rows[ok]], r[rows[ok]] = trial[ok], r_trial[ok]
+            sims[:, rows[ok]] = s_trial[:, ok]
+            better[pending[ok]] = True
+            pending = pending[~ok]
+            if pending.size == 0:
                 break
-            scale_step = np.where(better, scale_step, 0.5 * scale_step)
-        u[idx] = np.where(better[:, None], trial, u[idx])
-        r[idx] = np.where(better[:, None], r_trial, r[idx])
-        sims[:, idx] = np.where(better[None, :, None], s_trial, sims[:, idx])
+            scale_step[pending] *= 0.5
         stalled[idx] = ~better
         done[idx] = np.all(np.abs(r[idx]) <= bound[idx], axis=-1)
     theta = model.from_u(u)
@@ -533,4 +543,4 @@ def solve_stepwise(model, x, base, *, tol, max_iter, window=0.05, fraction=0.1):
     se = monte_carlo_se(jac, sims, coord_derivative, model.param_jacobian(theta))
     return EngineResult(theta=theta, mc_se=se, residual=np.max(np.abs(r), axis=-1),
                         residuals=r, converged=done, n_iter=n_iter,
-                        extra={"tolerance": np.max(bound, axis=-1)})
+                        extra={"tolerance": np.max(bound, axis=-1), "stalled": stalled & ~done})

@@ -20,6 +20,15 @@ from ._warnings import NoMLEWarning
 __all__ = ["fit_ple", "NoMLEWarning", "FittedDistribution"]
 
 
+def _fit_ple_statsmodels(model, data, *, estimator="mle", **options):
+    from ._regression._fit import fit_ple_regression
+
+    if data is not None:
+        raise TypeError("a statsmodels model carries its own data: call fit_ple(model), "
+                        "without `data`.")
+    return fit_ple_regression(model, estimator=estimator, **options)
+
+
 def _as_tol(tol):
     if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
         raise TypeError(f"`tol` must be a positive number; got {type(tol).__name__} {tol!r}.")
@@ -28,9 +37,18 @@ def _as_tol(tol):
     return float(tol)
 
 
-def fit_ple(dist, data, *, m=100, rng=None, tol=1e-8, max_iter=30, n_jobs=1, backend="loky",
-            progress=None, **fit_kwds):
-    r"""Bootstrap PLE for any ``scipy.stats`` distribution.
+def fit_ple(dist, data=None, *, m=100, rng=None, tol=1e-8, max_iter=30, n_jobs=1,
+            backend="loky", progress=None, **fit_kwds):
+    r"""Bootstrap PLE for any ``scipy.stats`` distribution or statsmodels regression model.
+
+    ``fit_ple(model)`` with an unfitted statsmodels model (``GLM``,
+    ``Logit``, ``Probit``, ``Poisson``, ``NegativeBinomial``, ``OLS``,
+    ``WLS``, also built from a formula) debiases its coefficients and
+    dispersion and returns a :class:`~ple_stats.RegressionResult`; it takes
+    ``estimator="mle"`` (default) or ``"firth"`` besides ``m``, ``rng``,
+    ``tol``, ``max_iter``, ``n_jobs``, ``backend`` and ``progress``. See
+    the user guide, "Debiasing regression models". What follows describes
+    scipy distributions.
 
     The estimator ``T`` is maximum likelihood on the distribution's own
     vectorised ``logpdf`` (``logpmf`` for discrete distributions), computed by
@@ -130,6 +148,14 @@ def fit_ple(dist, data, *, m=100, rng=None, tol=1e-8, max_iter=30, n_jobs=1, bac
     >>> bool(res.params.a < res.info["mle"].a)  # the MLE of the shape is biased up
     True
     """
+    from ._regression._spec import is_statsmodels_model
+
+    if is_statsmodels_model(dist):
+        return _fit_ple_statsmodels(dist, data, m=m, rng=rng, tol=tol, max_iter=max_iter,
+                                    n_jobs=n_jobs, backend=backend, progress=progress,
+                                    **fit_kwds)
+    if data is None:
+        raise TypeError("fit_ple() needs `data` for a scipy distribution: fit_ple(dist, data).")
     spec = describe(dist)
     m = as_int(m, "m", minimum=2)
     max_iter = as_int(max_iter, "max_iter", minimum=1)

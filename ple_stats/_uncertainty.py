@@ -12,7 +12,7 @@ import numpy as np
 from ._lib.progress import progress_bar
 from ._validation import as_int, as_rng
 
-__all__ = ["ConfidenceInterval", "parametric_bootstrap_ci"]
+__all__ = ["ConfidenceInterval", "parametric_bootstrap_ci", "percentile_interval"]
 
 ConfidenceInterval = namedtuple("ConfidenceInterval", ["low", "high", "standard_error"])
 ConfidenceInterval.__doc__ = """Percentile confidence interval and standard error of each parameter.
@@ -50,15 +50,22 @@ def parametric_bootstrap_ci(result, *, confidence_level=0.95, n_resamples=1000, 
         shape = (n_resamples,) + result.batch_shape + (result.n,)
         resamples = dist.dist.rvs(*args, **kwds, size=shape, random_state=rng)
     refits = _refit_in_batches(result, resamples, rng, progress)
-    alpha = 1.0 - level
     low, high, se = [], [], []
     for value in refits:
-        lo, hi = np.quantile(value, [alpha / 2.0, 1.0 - alpha / 2.0], axis=0)
+        lo, hi, sd = percentile_interval(value, level)
         low.append(_unbox(lo))
         high.append(_unbox(hi))
-        se.append(_unbox(value.std(axis=0, ddof=1)))
+        se.append(_unbox(sd))
     params = type(result.params)
     return ConfidenceInterval(params(*low), params(*high), params(*se))
+
+
+def percentile_interval(values, level):
+    """Percentile interval at ``level`` and standard deviation of resampled
+    estimates ``values`` (resamples along axis 0): ``(low, high, se)``."""
+    alpha = 1.0 - level
+    low, high = np.quantile(values, [alpha / 2.0, 1.0 - alpha / 2.0], axis=0)
+    return low, high, values.std(axis=0, ddof=1)
 
 
 def _as_level(value):

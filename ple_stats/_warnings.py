@@ -1,7 +1,7 @@
 """Warning and error classes of ple_stats: soft problems are reported, never silenced."""
 
 __all__ = ["PLEWarning", "ConvergenceWarning", "DegenerateDataWarning", "NoMLEWarning",
-           "DegenerateDataError"]
+           "SeparationWarning", "DegenerateDataError"]
 
 
 class PLEWarning(UserWarning):
@@ -18,6 +18,15 @@ class DegenerateDataWarning(PLEWarning):
 
 class NoMLEWarning(PLEWarning):
     """The maximum-likelihood estimate does not exist (it runs to the edge of the domain)."""
+
+
+class SeparationWarning(NoMLEWarning):
+    """A regression's maximum-likelihood estimate is infinite: the data are separated.
+
+    (Quasi-)complete separation of binary data, or counts that are zero
+    wherever a covariate direction lowers the mean. The warning names the
+    coefficients that run to infinity.
+    """
 
 
 class DegenerateDataError(ValueError):

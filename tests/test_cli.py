@@ -441,6 +441,8 @@ def test_cli_does_not_need_matplotlib_to_import():
 
     code = ("import sys, ple_stats, ple_stats.cli; "
             "assert 'matplotlib' not in sys.modules, 'matplotlib imported'; "
-            "assert 'torch' not in sys.modules, 'torch imported'")
+            "assert 'torch' not in sys.modules, 'torch imported'; "
+            "assert 'statsmodels' not in sys.modules, 'statsmodels imported'; "
+            "assert 'pandas' not in sys.modules, 'pandas imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
     assert ple_stats.cli.main is main

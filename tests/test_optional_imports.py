@@ -65,6 +65,8 @@ def test_cli_names_the_extra_of_a_missing_package(argv, blocked, module, tmp_pat
     ("matplotlib.pyplot", 'pip install "ple_stats[plot]" (or pip install matplotlib).'),
     ("torch", 'pip install "ple_stats[torch]" (or pip install torch==2.13.0).'),
     ("sklearn.datasets", 'pip install "ple_stats[experiments]" (or pip install scikit-learn).'),
+    ("statsmodels.api", 'pip install "ple_stats[regression]" (or pip install statsmodels).'),
+    ("pandas", 'pip install "ple_stats[regression]" (or pip install pandas).'),
     ("tqdm.auto", "a dependency of ple_stats that is not installed: pip install tqdm."),
 ])
 def test_the_message_is_the_same_everywhere(module, text):

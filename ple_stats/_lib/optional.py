@@ -15,6 +15,8 @@ EXTRAS = {
     "distributed": ("dask[distributed]", "parallel"),
     "torch": ("torch==2.13.0", "torch"),
     "sklearn": ("scikit-learn", "experiments"),
+    "statsmodels": ("statsmodels", "regression"),
+    "pandas": ("pandas", "regression"),
 }
 
 
