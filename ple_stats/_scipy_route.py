@@ -63,13 +63,16 @@ def fit_ple(dist, data=None, *, m=100, rng=None, tol=1e-8, max_iter=30, n_jobs=1
 
     Parameters
     ----------
-    dist : scipy distribution
+    dist : scipy distribution or statsmodels model
         Unfrozen: an ``rv_continuous`` (``scipy.stats.gamma``), an
         ``rv_discrete`` (``scipy.stats.nbinom``) or a class of scipy's new
-        infrastructure (``scipy.stats.Normal``, ``scipy.stats.make_distribution(...)``).
+        infrastructure (``scipy.stats.Normal``, ``scipy.stats.make_distribution(...)``);
+        or an unfitted statsmodels regression model (then ``data`` is not
+        given: the model carries it).
     data : array_like of shape (..., n)
         Observations along the last axis; leading axes are independent data
-        sets, all solved in one batched call.
+        sets, all solved in one batched call. Required for a scipy
+        distribution.
     m : int
         Number of synthetic data sets (at least 2).
     rng : None, int or numpy.random.Generator
