@@ -49,6 +49,7 @@ def _models(frame, X):
     return {
         "Logit": sm.Logit(f.yb, X),
         "Probit": sm.Probit(f.yb, X),
+        "Logit-offset": sm.Logit(f.yb, X, offset=np.linspace(-0.5, 0.5, N)),
         "GLM-Binomial-cloglog": sm.GLM(f.yb, X, family=sm.families.Binomial(links.CLogLog())),
         "GLM-Binomial-2col": sm.GLM(np.c_[f.succ, f.trials - f.succ], X,
                                     family=sm.families.Binomial()),
@@ -83,7 +84,7 @@ def _statsmodels_mle(model):
 
 
 MODEL_NAMES = [
-    "Logit", "Probit", "GLM-Binomial-cloglog", "GLM-Binomial-2col", "GLM-Binomial-var_weights",
+    "Logit", "Probit", "Logit-offset", "GLM-Binomial-cloglog", "GLM-Binomial-2col", "GLM-Binomial-var_weights",
     "GLM-Poisson", "GLM-Poisson-offset", "Poisson-exposure", "GLM-Gamma-log",
     "GLM-Gamma-inverse", "GLM-InverseGaussian-log", "GLM-Gaussian-log",
     "GLM-NegativeBinomial", "NegativeBinomial", "OLS", "WLS", "formula"]

@@ -113,6 +113,7 @@ def describe_model(model):
         link = _links.Logit() if isinstance(model, dm.Logit) else _links.Probit()
         response = _responses.Binomial()
         y = np.asarray(model.endog, dtype=float)
+        offset = _offset_exposure(model, n)
         if np.any((y != 0) & (y != 1)):
             bad = y[(y != 0) & (y != 1)]
             raise ValueError(f"{kind} needs a binary endog (0 or 1); found "
