@@ -74,9 +74,9 @@ class _Estimator:
         return self.family._flatten(np.broadcast_to(mean, batch + (d,)),
                                     np.broadcast_to(cov, batch + (d, d)))
 
-    def _check_event_output(self, res, batch, d):
-        """:meth:`_check_output` for an event-shaped family: a fit of the family with one
-        finite mean ``(d,)`` and one symmetric positive definite ``cov`` ``(d, d)`` per run."""
+    def _returned_params(self, res):
+        """The ``params`` of a user estimator's result, checked to be a fit of the family
+        with its parameter names; returns ``(family, names, label, params)``."""
         family, names = self.family, self.family._param_names
         label = f"the estimator {self.label!r}"
         dist = getattr(res, "dist", None)
@@ -94,6 +94,12 @@ class _Estimator:
         if len(params) != len(names):
             raise ValueError(f"{label} returned {len(params)} parameter(s); "
                              f"{family.__name__} has {len(names)}: {names}.")
+        return family, names, label, params
+
+    def _check_event_output(self, res, batch, d):
+        """:meth:`_check_output` for an event-shaped family: a fit of the family with one
+        finite mean ``(d,)`` and one symmetric positive definite ``cov`` ``(d, d)`` per run."""
+        family, names, label, params = self._returned_params(res)
         values = []
         for name, value in zip(names, params):
             constraint = family._constraints[name]
@@ -116,23 +122,7 @@ class _Estimator:
 
     def _check_output(self, res, batch):
         """The parameters of a user estimator's result, checked: family, count, shape, domain."""
-        family, names = self.family, self.family._param_names
-        label = f"the estimator {self.label!r}"
-        dist = getattr(res, "dist", None)
-        if dist is not None and not isinstance(dist, family):
-            raise TypeError(f"{label} returned a fit of {type(dist).__name__}; the simulated "
-                            f"family is {family.__name__}.")
-        params = getattr(res, "params", None)
-        if params is None:
-            raise TypeError(f"{label} must return a FitResult of {family.__name__} (with "
-                            f"`params`); got {type(res).__name__}.")
-        fields = getattr(params, "_fields", None)
-        if fields is not None and tuple(fields) != names:
-            raise TypeError(f"{label} returned parameters {tuple(fields)}; "
-                            f"{family.__name__} has {names}.")
-        if len(params) != len(names):
-            raise ValueError(f"{label} returned {len(params)} parameter(s); "
-                             f"{family.__name__} has {len(names)}: {names}.")
+        family, names, label, params = self._returned_params(res)
         columns = []
         for name, value in zip(names, params):
             value = np.asarray(value, dtype=float)
