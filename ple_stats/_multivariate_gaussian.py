@@ -3,8 +3,9 @@
 The scalar families share :class:`~ple_stats.Distribution`, whose parameters
 are one number per batch member. Here a parameter is a vector (``mean``,
 event dimension 1) or a matrix (``cov``, event dimension 2), so the family
-declares its constraints with an event dimension (:class:`EventConstraint`,
-as torch.distributions and numpyro do) and validates, broadcasts and pickles
+declares its constraints with an event dimension (the shared
+:class:`~ple_stats._validation.Constraint` with ``event_dim``, as
+torch.distributions and numpyro do) and validates, broadcasts and pickles
 through them. Data are ``(*batch, n, d)``: observations along the axis before
 the last, coordinates along the last.
 """
@@ -22,61 +23,15 @@ from ._engine import EngineResult, chunk_slices, monte_carlo_se, unbox, warn_not
 from ._result import FitResult, Refit
 from ._solver import finite_difference_jacobian, solve_batched
 from ._warnings import ConvergenceWarning, DegenerateDataError
-from ._validation import _as_float_array, as_data, as_int, as_rng, check_rng, fmt_value
+from ._validation import (Constraint, _as_float_array, as_data, as_int, as_rng, check_rng,
+                          fmt_value)
 
-__all__ = ["EventConstraint", "MultivariateGaussian", "REAL_VECTOR", "POSITIVE_DEFINITE",
+__all__ = ["MultivariateGaussian", "REAL_VECTOR", "POSITIVE_DEFINITE",
            "draw_sufficient_statistics", "bartlett_factor"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
 #: Relative asymmetry |C - C^T| / max|C| accepted (and symmetrised) in a covariance.
 SYMMETRY_RTOL = 1e-10
-
-
-class EventConstraint:
-    """The domain of a parameter whose every batch member is an array (an *event*).
-
-    Parameters
-    ----------
-    description : str
-        Words for error messages ("a finite vector", "symmetric positive definite").
-    event_dim : int
-        Number of trailing axes that form one value (1: a vector, 2: a matrix).
-    check : callable
-        ``check(value, name) -> value`` raising ``ValueError`` for values
-        outside the domain (the array has at least ``event_dim`` axes and is
-        finite when it is called); may return a normalised copy.
-    """
-
-    def __init__(self, description, event_dim, check):
-        self.description = description
-        self.event_dim = event_dim
-        self._check = check
-
-    def validate(self, value, name):
-        """``value`` as a float64 array inside the domain, or a ValueError naming ``name``."""
-        arr = _as_float_array(value, name)
-        if arr.ndim < self.event_dim:
-            what = "vector" if self.event_dim == 1 else "matrix"
-            raise ValueError(f"`{name}` must be a {what} (at least {self.event_dim} "
-                             f"dimension(s), batch axes first); got shape {arr.shape}.")
-        if arr.size == 0:
-            raise ValueError(f"`{name}` is empty (shape {arr.shape}).")
-        if not np.isfinite(arr).all():
-            raise ValueError(f"`{name}` must be finite; got {fmt_value(arr)}.")
-        return self._check(arr, name)
-
-    def event_shape(self, value):
-        return value.shape[value.ndim - self.event_dim:]
-
-    def batch_shape(self, value):
-        return value.shape[:value.ndim - self.event_dim]
-
-    def __repr__(self):
-        return f"EventConstraint({self.description!r}, event_dim={self.event_dim})"
-
-
-def _check_vector(arr, name):
-    return arr
 
 
 def _check_spd(arr, name):
@@ -117,8 +72,9 @@ def _cholesky(cov, name="cov"):
     return chol
 
 
-REAL_VECTOR = EventConstraint("a finite vector", 1, _check_vector)
-POSITIVE_DEFINITE = EventConstraint("symmetric positive definite", 2, _check_spd)
+REAL_VECTOR = Constraint("a finite vector", event_dim=1)
+POSITIVE_DEFINITE = Constraint("symmetric positive definite", event_dim=2,
+                               event_check=_check_spd)
 
 
 def _frozen(value):

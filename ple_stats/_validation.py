@@ -18,6 +18,7 @@ __all__ = [
     "REAL",
     "POSITIVE",
     "UNIT_INTERVAL",
+    "NONNEGATIVE",
     "as_rng",
     "check_rng",
     "as_data",
@@ -49,26 +50,46 @@ def fmt_value(value) -> str:
 
 
 class Constraint:
-    """The domain of one distribution parameter.
+    """The domain of one distribution parameter, scalar or event-shaped.
+
+    As in torch.distributions and numpyro, a constraint has an ``event_dim``:
+    the number of trailing axes that form one value of the parameter (0: a
+    number per batch member; 1: a vector, e.g. a simplex of mixture weights;
+    2: a matrix, e.g. a covariance). The bounds apply to every entry; an
+    ``event_check`` tests what the entries alone cannot (the weights sum to
+    1, the matrix is positive definite). One base class thus validates,
+    broadcasts and pickles scalar, vector and matrix parameters alike.
 
     Parameters
     ----------
     description : str
-        Words for error messages ("positive", "in (0, 1]").
+        Words for error messages ("positive", "in (0, 1]"); for an entry
+        outside the bounds the message reads "`name` must be <description>".
     lower, upper : float
-        Bounds of the domain.
+        Bounds of every entry.
     lower_open, upper_open : bool
         Whether each bound is excluded.
+    transform : {"identity", "log", "logit"}
+        Map of the entries to the real line (for the delta method and solvers).
+    event_dim : int
+        Trailing axes that form one value (0, 1 or 2).
+    event_check : callable, optional
+        ``event_check(value, name) -> value`` for an array of at least
+        ``event_dim`` axes whose entries are in the bounds: raises
+        ``ValueError`` for values outside the domain, may return a normalised
+        copy (e.g. a symmetrised matrix).
     """
 
     def __init__(self, description, lower=-np.inf, upper=np.inf, *, lower_open=True,
-                 upper_open=True, transform="identity"):
+                 upper_open=True, transform="identity", event_dim=0, event_check=None):
         self.description = description
         self.lower = lower
         self.upper = upper
         self.lower_open = lower_open
         self.upper_open = upper_open
         self.transform = transform
+        self.event_dim = event_dim
+        self._event_check = event_check
 
     def to_unconstrained(self, value):
         """Map values of the domain to the real line (identity, log or logit)."""
@@ -98,12 +119,12 @@ class Constraint:
         return np.ones_like(value)
 
     def contains_float(self, v: float) -> bool:
-        """Whether the Python float ``v`` lies in the domain (the scalar fast path)."""
+        """Whether the Python float ``v`` lies in the bounds (the scalar fast path)."""
         return (math.isfinite(v) and (v > self.lower if self.lower_open else v >= self.lower)
                 and (v < self.upper if self.upper_open else v <= self.upper))
 
     def contains(self, value):
-        """Boolean mask: which entries of ``value`` lie in the domain (finite ones only)."""
+        """Boolean mask: which entries of ``value`` lie in the bounds (finite ones only)."""
         value = np.asarray(value, dtype=float)
         if value.ndim == 0:  # scalar fast path (single fits)
             v = float(value)
@@ -115,7 +136,7 @@ class Constraint:
         return np.isfinite(value) & low_ok & up_ok
 
     def check(self, value, name):
-        """Raise ``ValueError`` naming ``name`` unless every entry lies in the domain."""
+        """Raise ``ValueError`` naming ``name`` unless every entry lies in the bounds."""
         ok = self.contains(value)
         if not np.all(ok):
             bad = np.asarray(value)[~ok] if np.ndim(value) else value
@@ -125,13 +146,56 @@ class Constraint:
                 + "."
             )
 
+    # -- the event ------------------------------------------------------------------
+    def event_shape(self, value):
+        """The trailing ``event_dim`` axes of ``value``'s shape."""
+        return np.shape(value)[np.ndim(value) - self.event_dim:]
+
+    def batch_shape(self, value):
+        """The leading axes of ``value``'s shape (all but the event's)."""
+        return np.shape(value)[:np.ndim(value) - self.event_dim]
+
+    def check_event(self, value, name):
+        """``value`` (entries already checked) with its event checked, or a ``ValueError``.
+
+        Needs at least ``event_dim`` axes; returns what ``event_check`` returns
+        (``value`` itself without one).
+        """
+        if np.ndim(value) < self.event_dim:
+            what = "vector" if self.event_dim == 1 else "matrix"
+            raise ValueError(f"`{name}` must be a {what} (at least {self.event_dim} "
+                             f"dimension(s), batch axes first); got shape {np.shape(value)}.")
+        return value if self._event_check is None else self._event_check(value, name)
+
+    def validate(self, value, name):
+        """``value`` as a float64 array inside the domain, or an error naming ``name``.
+
+        For ``event_dim == 0`` this is :func:`as_param`. For an event-shaped
+        parameter the array must have at least ``event_dim`` axes, be non-empty
+        and finite; then the entries' bounds and the event are checked.
+        """
+        if self.event_dim == 0:
+            return as_param(value, name, self)
+        arr = _as_float_array(value, name)
+        if arr.ndim < self.event_dim:
+            self.check_event(arr, name)  # raises the shape message
+        if arr.size == 0:
+            raise ValueError(f"`{name}` is empty (shape {arr.shape}).")
+        if not np.isfinite(arr).all():
+            raise ValueError(f"`{name}` must be finite; got {fmt_value(arr)}.")
+        self.check(arr, name)
+        return self.check_event(arr, name)
+
     def __repr__(self):
+        if self.event_dim:
+            return f"Constraint({self.description!r}, event_dim={self.event_dim})"
         return f"Constraint({self.description!r})"
 
 
 REAL = Constraint("finite")
 POSITIVE = Constraint("positive", 0.0, transform="log")
 UNIT_INTERVAL = Constraint("in (0, 1]", 0.0, 1.0, upper_open=False, transform="logit")
+NONNEGATIVE = Constraint("non-negative", 0.0, lower_open=False)
 
 
 def as_rng(rng, name="rng") -> np.random.Generator:
