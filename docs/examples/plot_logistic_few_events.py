@@ -30,18 +30,21 @@ X = sm.add_constant(rng.standard_normal((60, 3)))
 p_true = 1.0 / (1.0 + np.exp(-X @ beta))
 
 estimates = {"MLE": [], "PLE": [], "Firth": []}
+converged = 0
 for r in range(30):
     y = (rng.random(60) < p_true).astype(float)
     with warnings.catch_warnings():
         # a few synthetic sets are separated (the fit says so); not news here
-        warnings.simplefilter("ignore", ple_stats.PLEWarning)
+        warnings.simplefilter("ignore", ple_stats.SeparationWarning)
         res = ple_stats.fit_ple(sm.Logit(y, X), m=100, rng=r)
+    converged += res.info["converged"]
     estimates["MLE"].append(res.mle.to_numpy())
     estimates["PLE"].append(res.params.to_numpy())
     estimates["Firth"].append(FirthLogisticRegression(fit_intercept=False).fit(X, y).coef_)
     if r == 0:
         print(f"data set 0: {int(y.sum())} events of 60")
 estimates = {k: np.array(v) for k, v in estimates.items()}
+print(f"PLE solve converged on {converged} of 30 data sets")
 
 print(f"{'':6s}" + "".join(f"{n:>16s}" for n in names))
 for key, values in estimates.items():
