@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._distribution import Distribution
+from ._theory import inverse_gamma_curves
 from ._validation import POSITIVE
 
 __all__ = ["Exponential"]
@@ -95,3 +96,10 @@ class Exponential(Distribution):
     @classmethod
     def _ple_analytic(cls, x, fixed):
         return {"rate": (x.shape[-1] - 1) / np.add.reduce(x, axis=-1)}
+
+    # -- exact theory of the replace loop (ple_stats._theory) ------------------------
+    @classmethod
+    def _exact_curves(cls, params, n, generations, *, estimator, fixed, options):
+        """``rate_hat = c / Gamma(n, 1) * rate`` with ``c = n`` (MLE) or ``n - 1`` (PLE)."""
+        return {"rate": inverse_gamma_curves(params["rate"], n, generations,
+                                             estimator == "ple")}

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from ._distribution import Distribution
+from ._theory import chi_moments, scale_curves
 from ._validation import POSITIVE, REAL
 
 __all__ = ["Gaussian", "c4"]
@@ -175,3 +176,24 @@ class Gaussian(Distribution):
         mu = np.add.reduce(x, axis=-1) / n
         s = np.sqrt(cls._sum_sq(x, mu) / (n - 1))
         return {"mu": mu, "sigma": s / c4(n) if parametrization == "sigma" else s}
+
+    # -- exact theory of the replace loop (ple_stats._theory) ------------------------
+    @classmethod
+    def _exact_curves(cls, params, n, generations, *, estimator, fixed, options):
+        """Both parameters free: ``sigma_t / sigma_{t-1} = sqrt(chi2_{n-1} / k) / d`` with
+        ``k = n``, ``d = 1`` (MLE), ``k = n - 1``, ``d = 1`` (variance PLE) or
+        ``k = n - 1``, ``d = c4(n)`` (sigma PLE); ``mu`` is a martingale."""
+        if fixed:
+            return {}
+        ple = estimator == "ple"
+        parametrization = options.get("parametrization", "sigma")
+        if not ple:
+            k, divisor = float(n), 1.0
+        elif parametrization == "variance":
+            k, divisor = n - 1.0, 1.0
+        else:
+            k, divisor = n - 1.0, float(c4(n))
+        mean, mean_log = chi_moments(n - 1.0, k)
+        return {"sigma": scale_curves(params["sigma"], generations, mean / divisor,
+                                      mean_log - np.log(divisor)),
+                "mu": {"mean": np.full(generations + 1, float(params["mu"]))}}

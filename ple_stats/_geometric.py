@@ -290,3 +290,10 @@ class Geometric(Distribution):
             warnings.warn(f"Geometric PLE root finder stopped after {n_iter} iterations.",
                           ConvergenceWarning, stacklevel=3)
         return {"p": p}
+
+    # -- exact theory of the replace loop (ple_stats._theory) ------------------------
+    @classmethod
+    def _exact_curves(cls, params, n, generations, *, estimator, fixed, options):
+        """No exact curves: ``p_t`` is not a scaled copy of ``p_{t-1}`` and is absorbed
+        at 1 (under the MLE almost surely)."""
+        return {}

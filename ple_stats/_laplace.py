@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 
 from ._distribution import Distribution
+from ._theory import scale_curves
 from ._validation import POSITIVE, REAL, as_int
 
 __all__ = ["Laplace", "laplace_kappa"]
@@ -181,3 +182,14 @@ class Laplace(Distribution):
         if not fixed:
             params["b"] = params["b"] / laplace_kappa(x.shape[-1])
         return params
+
+    # -- exact theory of the replace loop (ple_stats._theory) ------------------------
+    @classmethod
+    def _exact_curves(cls, params, n, generations, *, estimator, fixed, options):
+        """Both parameters free: ``b_t / b_{t-1}`` has mean ``kappa_n`` (MLE) or 1 (PLE,
+        ``b_MLE / kappa_n``); ``mu`` (the median) is a martingale."""
+        if fixed:
+            return {}
+        ple = estimator == "ple"
+        return {"b": scale_curves(params["b"], generations, 1.0 if ple else laplace_kappa(n)),
+                "mu": {"mean": np.full(generations + 1, float(params["mu"]))}}

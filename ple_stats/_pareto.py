@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._distribution import Distribution
+from ._theory import inverse_gamma_curves
 from ._validation import POSITIVE, all_true, fmt_value
 
 __all__ = ["Pareto"]
@@ -149,3 +150,13 @@ class Pareto(Distribution):
         if "b" not in fixed:
             out["b"] = b
         return out
+
+    # -- exact theory of the replace loop (ple_stats._theory) ------------------------
+    @classmethod
+    def _exact_curves(cls, params, n, generations, *, estimator, fixed, options):
+        """With ``xm`` fixed, ``b`` is the rate of the exponential ``log(x / xm)``:
+        ``b_hat = c / Gamma(n, 1) * b``, ``c = n`` (MLE) or ``n - 1`` (PLE). Nothing
+        exact with ``xm`` free."""
+        if fixed != {"xm"}:
+            return {}
+        return {"b": inverse_gamma_curves(params["b"], n, generations, estimator == "ple")}

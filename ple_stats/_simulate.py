@@ -50,11 +50,9 @@ class _Estimator:
         if self.kind == "mle":
             res = self.family.fit_mle(x, **self.fixed)
         elif self.kind == "ple":
-            kwargs = dict(self.fit_kwargs)
-            if kwargs.get("method") == "bootstrap" or "penalty" in kwargs or (
-                    not self.family._has_analytic_ple):
-                kwargs["rng"] = rng
-            res = self.family.fit_ple(x, **kwargs, **self.fixed)
+            # rng always: a fit that draws nothing (Refit.random False: the analytic PLE)
+            # only validates it, so its numbers are those of a call without it
+            res = self.family.fit_ple(x, **self.fit_kwargs, rng=rng, **self.fixed)
         else:
             return self._check_output(self.func(x), x.shape[:-1])
         return np.stack([np.broadcast_to(np.asarray(v, dtype=float), x.shape[:-1])

@@ -9,19 +9,26 @@ and
 
 Location parameters estimated without bias (Gaussian and Laplace ``mu``) are
 martingales: ``E[mu_t] = mu_0``. Only curves that are exact are returned.
+
+What is known about a family lives on the family, as its classmethod hook
+``_exact_curves(params, n, generations, *, estimator, fixed, options)``
+(the law of its ratio ``R``); :func:`exact_curves` looks the family up and
+calls it. The helpers here (:func:`scale_curves`, :func:`chi_moments`,
+:func:`inverse_gamma_curves`) turn a ratio's law into curves.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._gaussian import c4
-from ._laplace import laplace_kappa
+from ._distribution import Distribution
 
 __all__ = ["exact_curves", "multivariate_gaussian_curves", "wishart_log_det_moments"]
 
 
-def _scale_curves(theta0, generations, mean_ratio, mean_log_ratio=None):
+def scale_curves(theta0, generations, mean_ratio, mean_log_ratio=None):
+    """``{"mean": theta0 E[R]^t}`` and, given ``E[log R]``, ``{"mean_log": ...}``, for
+    ``t = 0..generations``."""
     t = np.arange(generations + 1, dtype=float)
     curves = {"mean": theta0 * mean_ratio**t}
     if mean_log_ratio is not None:
@@ -29,7 +36,7 @@ def _scale_curves(theta0, generations, mean_ratio, mean_log_ratio=None):
     return curves
 
 
-def _chi_moments(dof, k):
+def chi_moments(dof, k):
     """E[sqrt(chi2_dof / k)] and E[log sqrt(chi2_dof / k)]."""
     from scipy.special import digamma, gammaln
 
@@ -38,13 +45,36 @@ def _chi_moments(dof, k):
     return mean, mean_log
 
 
+def inverse_gamma_curves(theta0, n, generations, ple):
+    """Curves of a rate refitted as ``theta_hat = c / Gamma(n, 1) * theta``, with
+    ``c = n`` (MLE) or ``n - 1`` (PLE): ``E[R] = c / (n - 1)``,
+    ``E[log R] = log c - psi(n)``."""
+    from scipy.special import digamma
+
+    c = n - 1.0 if ple else float(n)
+    return scale_curves(theta0, generations, c / (n - 1.0), np.log(c) - digamma(n))
+
+
+def _family_class(family):
+    """The family class of a class or a class name ("Uniform", ...); ``None`` if unknown."""
+    if isinstance(family, type):
+        return family
+    stack = list(Distribution.__subclasses__())
+    while stack:
+        cls = stack.pop(0)
+        if cls.__name__ == family and cls.__module__.startswith("ple_stats."):
+            return cls
+        stack.extend(cls.__subclasses__())
+    return None
+
+
 def exact_curves(family, params, n, generations, *, estimator, fixed=(), options=None):
     """Exact ``E[theta_t]`` and ``E[log theta_t]`` per parameter, ``t = 0..generations``.
 
     Parameters
     ----------
-    family : str
-        Class name of the family ("Uniform", "Gaussian", ...).
+    family : str or type
+        The family class, or its name ("Uniform", "Gaussian", ...).
     params : dict
         True parameters (generation 0).
     n : int
@@ -62,43 +92,15 @@ def exact_curves(family, params, n, generations, *, estimator, fixed=(), options
     -------
     dict
         ``{param_name: {"mean": array, "mean_log": array}}`` for the
-        parameters whose behaviour is known exactly (possibly empty).
+        parameters whose behaviour is known exactly (possibly empty): what the
+        family's ``_exact_curves`` hook returns; empty for a family without one.
     """
-    from scipy.special import digamma
-
-    options = options or {}
-    fixed = set(fixed)
-    ple = estimator == "ple"
-    out = {}
-    if family == "Uniform" and fixed == {"low"}:
-        low, high = params["low"], params["high"]
-        width = _scale_curves(high - low, generations, 1.0 if ple else n / (n + 1.0),
-                              np.log1p(1.0 / n) - 1.0 / n if ple else -1.0 / n)
-        out["high"] = {"mean": low + width["mean"]}
-        if low == 0:
-            out["high"]["mean_log"] = width["mean_log"]
-    elif family == "Gaussian" and not fixed:
-        parametrization = options.get("parametrization", "sigma")
-        if not ple:
-            k, divisor = float(n), 1.0
-        elif parametrization == "variance":
-            k, divisor = n - 1.0, 1.0
-        else:
-            k, divisor = n - 1.0, float(c4(n))
-        mean, mean_log = _chi_moments(n - 1.0, k)
-        out["sigma"] = _scale_curves(params["sigma"], generations, mean / divisor,
-                                     mean_log - np.log(divisor))
-        out["mu"] = {"mean": np.full(generations + 1, float(params["mu"]))}
-    elif family == "Laplace" and not fixed:
-        out["b"] = _scale_curves(params["b"], generations, 1.0 if ple else laplace_kappa(n))
-        out["mu"] = {"mean": np.full(generations + 1, float(params["mu"]))}
-    elif (family == "Exponential") or (family == "Pareto" and fixed == {"xm"}):
-        name = "rate" if family == "Exponential" else "b"
-        # theta_hat = c / Gamma(n, 1) * theta with c = n (MLE) or n - 1 (PLE)
-        c = n - 1.0 if ple else float(n)
-        out[name] = _scale_curves(params[name], generations, c / (n - 1.0),
-                                  np.log(c) - digamma(n))
-    return out
+    cls = _family_class(family)
+    hook = getattr(cls, "_exact_curves", None)
+    if hook is None:
+        return {}
+    return hook(params, n, generations, estimator=estimator, fixed=frozenset(fixed),
+                options=options or {})
 
 
 # --------------------------------------------------------------------------- multivariate

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._distribution import Distribution
+from ._theory import scale_curves
 from ._validation import REAL, all_true, fmt_value
 
 __all__ = ["Uniform"]
@@ -150,3 +151,21 @@ class Uniform(Distribution):
             return {"low": high - (n + 1) / n * (high - lo)}
         spread = (hi - lo) / (n - 1)
         return {"low": lo - spread, "high": hi + spread}
+
+    # -- exact theory of the replace loop (ple_stats._theory) ------------------------
+    @classmethod
+    def _exact_curves(cls, params, n, generations, *, estimator, fixed, options):
+        """With ``low`` fixed the width refits as ``w_t = w_{t-1} c max(U_1..U_n)``,
+        ``max ~ Beta(n, 1)``: ``E[R] = n / (n + 1)``, ``E[log R] = -1/n`` (MLE, ``c = 1``)
+        and ``E[R] = 1``, ``E[log R] = log(1 + 1/n) - 1/n`` (PLE, ``c = (n + 1)/n``).
+        ``E[log high_t]`` is known for ``low = 0`` only; nothing with both ends free."""
+        if fixed != {"low"}:
+            return {}
+        ple = estimator == "ple"
+        low, high = params["low"], params["high"]
+        width = scale_curves(high - low, generations, 1.0 if ple else n / (n + 1.0),
+                             np.log1p(1.0 / n) - 1.0 / n if ple else -1.0 / n)
+        out = {"high": {"mean": low + width["mean"]}}
+        if low == 0:
+            out["high"]["mean_log"] = width["mean_log"]
+        return out
