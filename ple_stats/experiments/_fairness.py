@@ -130,7 +130,7 @@ def train_classifier(x, y, *, seed=0, epochs=100, test_fraction=0.25, device="cp
     import torch
 
     from .._lib.optional import import_optional
-    from ..hyper.models import ImageClassifier, fit_classifier
+    from ._classifier import ImageClassifier, fit_classifier
 
     train_test_split = import_optional("sklearn.model_selection",
                                        "the classifier's train/test split").train_test_split
@@ -155,7 +155,7 @@ def train_classifier(x, y, *, seed=0, epochs=100, test_fraction=0.25, device="cp
 def _classifier_from_state(state, in_features, n_classes, device):
     import torch
 
-    from ..hyper.models import ImageClassifier
+    from ._classifier import ImageClassifier
 
     clf = ImageClassifier(in_features, n_classes=n_classes, seed=0)
     clf.load_state_dict({k: torch.as_tensor(v) for k, v in state.items()})

@@ -5,8 +5,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from ple_stats.hyper import train_ple  # noqa: E402
-from ple_stats.hyper.models import (VAE, HyperVAE, ImageClassifier, as_images,  # noqa: E402
-                                    fit_classifier, fit_vae)
+from ple_stats.experiments._classifier import ImageClassifier, fit_classifier  # noqa: E402
+from ple_stats.hyper.models import VAE, HyperVAE, as_images, fit_vae  # noqa: E402
 
 D = 16
 
@@ -133,6 +133,17 @@ def test_classifier_shapes_and_training():
         assert (clf(x).argmax(1) == y).float().mean() > 0.9
     with pytest.raises(ValueError, match="class indices"):
         fit_classifier(clf, x, y + 5, epochs=1, device="cpu")
+
+
+def test_classifier_old_import_path_is_deprecated():
+    import ple_stats.hyper.models as models
+
+    for name, obj in (("ImageClassifier", ImageClassifier), ("fit_classifier", fit_classifier)):
+        with pytest.warns(DeprecationWarning, match="ple_stats.experiments._classifier"):
+            assert getattr(models, name) is obj
+        assert name not in models.__all__
+    with pytest.raises(AttributeError):
+        models.NoSuchModel
 
 
 @pytest.mark.parametrize("x, kw, match", [
