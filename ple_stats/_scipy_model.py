@@ -12,7 +12,11 @@ the engine's adapter (:class:`ple_stats._engine.BindingModel`):
   :func:`ple_stats._batched_mle.maximize_batched` on the distribution's own
   vectorised ``logpdf`` (``logpmf``), over all synthetic sets of all data sets
   at once; each synthetic fit starts at the ``theta`` that generated it (or,
-  once fitted, at its previous fit shifted by the change of ``theta``);
+  once fitted, at its previous fit shifted by the change of ``theta``); where
+  :mod:`ple_stats._scipy_fast` registers an exact MLE for the distribution and
+  its fixed parameters (gamma, lognorm, weibull_min with ``loc`` fixed; beta
+  with ``loc`` and ``scale`` fixed; norm), that estimator is ``T`` instead, for
+  the observed and the synthetic data alike;
 * coordinates: log of the distance to a finite end of a parameter's domain,
   logit inside a bounded domain, and for real parameters (``loc``) the value
   centred at the data's MLE and divided by a reference scale, so that every
@@ -31,6 +35,7 @@ import numpy as np
 
 from ._batched_mle import MaximizeResult, maximize_batched
 from ._engine import BindingModel
+from ._scipy_fast import fast_mle
 
 __all__ = ["ScipySpec", "ScipyModel", "Coords", "fit_mle_batched", "describe"]
 
@@ -425,11 +430,15 @@ def _fast_logdensity(spec, data, shapes, args):
         ok &= z == np.floor(z)
     ok &= np.asarray(dist._support_mask(z, *full), dtype=bool) if not spec.discrete else (
         (z >= dist._get_support(*full)[0]) & (z <= dist._get_support(*full)[1]))
-    out = np.full(shape, -np.inf)
-    if ok.any():
-        flat = [a[ok] for a in full]
-        method = dist._logpmf if spec.discrete else dist._logpdf
-        out[ok] = method(z[ok], *flat)
+    method = dist._logpmf if spec.discrete else dist._logpdf
+    if ok.all():  # the same flat arguments as ``a[ok]``, without the masked copies
+        out = np.asarray(method(z.ravel(), *[a.ravel() for a in full]),
+                         dtype=float).reshape(shape)
+    else:
+        out = np.full(shape, -np.inf)
+        if ok.any():
+            flat = [a[ok] for a in full]
+            out[ok] = method(z[ok], *flat)
     if not spec.discrete:
         out = out - log_scale
     return out
@@ -457,6 +466,9 @@ def fit_mle_batched(spec, data, values0, free, coords, *, tol=1e-10, max_iter=60
                                       converged=np.ones(size, dtype=bool),
                                       at_bound=np.zeros(size, dtype=bool))
     start = np.stack([np.asarray(values0[n], dtype=float) for n in free], axis=-1)
+    fast = _fast_fit(spec, data, values0, free, coords, start)
+    if fast is not None:
+        return fast
     u0 = coords.to_u(start)
     lower, upper = coords.box()
     u0 = np.clip(u0, lower + 1e-6, upper - 1e-6)
@@ -479,6 +491,42 @@ def fit_mle_batched(spec, data, values0, free, coords, *, tol=1e-10, max_iter=60
     res = maximize_batched(loglik, u0, h=np.full(k, _H), lower=lower, upper=upper, tol=tol,
                            max_iter=max_iter)
     return coords.from_u(res.u), res
+
+
+def _fast_fit(spec, data, values0, free, coords, start):
+    """The exact MLE of :mod:`ple_stats._scipy_fast` where one is registered, else None.
+
+    Used only when every fixed parameter has one value for all problems (as in
+    the standardised fits). Values beyond the box of the coordinates are put on
+    it and flagged, as the Newton iteration of :func:`fit_mle_batched` would
+    leave them (an MLE that runs to infinity).
+    """
+    fn = fast_mle(spec, free)
+    if fn is None:
+        return None
+    fixed = {}
+    for name, value in values0.items():
+        if name not in free:
+            value = np.asarray(value, dtype=float)
+            if value.size == 0 or np.any(value != value.flat[0]):
+                return None
+            fixed[name] = float(value.flat[0])
+    values, converged, total = fn(data, fixed, start)
+    lower, upper = coords.box()
+    with np.errstate(invalid="ignore"):
+        u = coords.to_u(values)
+        clipped = np.clip(u, lower, upper)
+        moved = np.any(clipped != u, axis=-1) & ~np.any(np.isnan(u), axis=-1)
+    if moved.any():
+        u = np.where(moved[:, None], clipped, u)
+        values = np.where(moved[:, None], coords.from_u(u), values)
+        total = np.array(total, dtype=float)
+        kept = {n: values[moved, j] for j, n in enumerate(free)}
+        total[moved] = _logdensity(spec, data[moved], {**fixed, **kept})
+    with np.errstate(invalid="ignore"):
+        at_bound = np.any((u <= lower + 1e-9) | (u >= upper - 1e-9), axis=-1)
+    return values, MaximizeResult(u=u, value=total, n_iter=0, converged=converged | at_bound,
+                                  at_bound=at_bound)
 
 
 # --------------------------------------------------------------------------- the model
@@ -522,6 +570,29 @@ def _discrete_ppf(dist, u, shapes):
     for i in range(u.shape[1]):
         out[:, i, :] = lo[i] + np.searchsorted(cdf[i], u[:, i, :], side="left")
     return out
+
+
+def _standard_ppf(dist, q, shapes):
+    """``dist.ppf(q, *shapes)`` (loc 0, scale 1) of a classic continuous distribution.
+
+    Where every shape is valid and every ``q`` is inside (0, 1), scipy's ``ppf``
+    calls the private ``_ppf`` on the broadcast, raveled arguments and returns
+    ``_ppf(...) * 1 + 0``; this makes that call directly (the same numbers,
+    without the bookkeeping, which costs more than the quantile itself for
+    cheap ones). Anything else goes through scipy's ``ppf``.
+    """
+    with np.errstate(all="ignore"):
+        shape = np.broadcast_shapes(q.shape, *(np.shape(a) for a in shapes))
+        if (q.shape == shape and q.size and q.min() > 0.0 and q.max() < 1.0
+                and np.all(dist._argcheck(*shapes))):
+            args = [np.broadcast_to(a, shape).ravel() for a in shapes]
+            try:
+                out = np.asarray(dist._ppf(q.ravel(), *args), dtype=float)
+            except Exception:  # pragma: no cover - a _ppf that needs scipy's wrapper
+                out = None
+            if out is not None and out.shape == (q.size,):
+                return (out * 1.0 + 0.0).reshape(shape)
+        return dist.ppf(q, *shapes)
 
 
 def _interior(lo, hi):
@@ -699,8 +770,8 @@ class ScipyModel(BindingModel):
         spec = self.spec
         m, size, n = base.shape
         shape_names = spec.shape_names
-        with np.errstate(all="ignore"):
-            z = spec.dist.ppf(base, *[shapes[None, :, j, None] for j in range(len(shape_names))])
+        z = _standard_ppf(spec.dist, base, [shapes[None, :, j, None]
+                                            for j in range(len(shape_names))])
         z = z.reshape(m * size, n)
         values0 = {}
         for j, s in enumerate(shape_names):
