@@ -14,7 +14,9 @@ Monte Carlo error of ``b_m``, which the bootstrap reports as
 - unbiasedness where the analytic PLE is exactly unbiased.
 
 Every statistical test uses fixed seeds (so the suite is deterministic) and
-states the false-alarm rate it would have over fresh seeds.
+states the false-alarm rate it would have over fresh seeds. Validation of ``m``
+and ``rng``, non-finite data, reproducibility and batching are checked for every
+fitter by ``test_fitters.py``.
 """
 
 import functools
@@ -204,42 +206,6 @@ def test_info_fields_have_the_batch_shape(name):
     assert res.dist.sample(4, rng=0).shape == (2, 3, 4)
 
 
-@pytest.mark.parametrize("name", list(CONFIGS))
-def test_same_rng_gives_identical_output(name):
-    dist, fixed, options = CONFIGS[name]
-    cls = type(dist)
-    x = dist.sample(N, rng=11, sample_shape=(5,))
-
-    def fit(rng):
-        return cls.fit_ple(x, method="bootstrap", m=40, rng=rng, **fixed, **options)
-
-    a, b = fit(12), fit(12)
-    c = fit(np.random.default_rng(12))
-    for param in cls._param_names:
-        assert np.array_equal(_get(a, param), _get(b, param))
-        assert np.array_equal(_get(a, param), _get(c, param))
-        assert np.array_equal(getattr(a.info["mc_se"], param), getattr(b.info["mc_se"], param))
-    # ... and a different seed gives a different answer (the test can fail)
-    d = fit(13)
-    assert any(not np.array_equal(_get(a, p), _get(d, p)) for p in _free(name))
-
-
-def test_bootstrap_does_not_touch_global_numpy_state():
-    state = np.random.get_state()[1].copy()
-    x = Gaussian(mu=0.0, sigma=1.0).sample(10, rng=0)
-    Gaussian.fit_ple(x, method="bootstrap", m=20, rng=1)
-    assert np.array_equal(np.random.get_state()[1], state)
-
-
-def test_rng_generator_is_advanced_so_repeated_calls_differ():
-    # Passing one Generator to two calls must give two independent fits (not a re-seed).
-    x = Exponential(rate=1.0).sample(15, rng=0)
-    rng = np.random.default_rng(3)
-    a = Exponential.fit_ple(x, method="bootstrap", m=30, rng=rng).params.rate
-    b = Exponential.fit_ple(x, method="bootstrap", m=30, rng=rng).params.rate
-    assert a != b
-
-
 def test_method_none_picks_analytic_and_bootstrap_differs_from_it():
     x = Exponential(rate=1.0).sample(15, rng=0)
     default = Exponential.fit_ple(x)
@@ -248,45 +214,6 @@ def test_method_none_picks_analytic_and_bootstrap_differs_from_it():
     assert default.params.rate == analytic.params.rate == (15 - 1) / x.sum()
     assert boot.params.rate != analytic.params.rate
     assert "bootstrap" in boot.info["estimator"]
-
-
-# --------------------------------------------------------------------------- bad input
-
-
-@pytest.mark.parametrize("m", [1, 0, -5])
-def test_m_below_two_raises(m):
-    x = Gaussian(mu=0.0, sigma=1.0).sample(10, rng=0)
-    with pytest.raises(ValueError, match="`m` must be at least 2"):
-        Gaussian.fit_ple(x, method="bootstrap", m=m, rng=0)
-
-
-@pytest.mark.parametrize("m", [2.5, "100", True])
-def test_m_of_wrong_type_raises(m):
-    x = Gaussian(mu=0.0, sigma=1.0).sample(10, rng=0)
-    with pytest.raises(TypeError, match="`m`"):
-        Gaussian.fit_ple(x, method="bootstrap", m=m, rng=0)
-
-
-def test_unknown_method_raises():
-    x = Gaussian(mu=0.0, sigma=1.0).sample(10, rng=0)
-    with pytest.raises(ValueError, match="`method`"):
-        Gaussian.fit_ple(x, method="newton", rng=0)
-
-
-@pytest.mark.parametrize("bad", [np.nan, np.inf])
-def test_non_finite_data_raise(bad):
-    x = Gaussian(mu=0.0, sigma=1.0).sample(10, rng=0)
-    x[3] = bad
-    with pytest.raises(ValueError, match="non-finite"):
-        Gaussian.fit_ple(x, method="bootstrap", m=10, rng=0)
-
-
-def test_bad_rng_raises():
-    x = Gaussian(mu=0.0, sigma=1.0).sample(10, rng=0)
-    with pytest.raises(TypeError, match="`rng`"):
-        Gaussian.fit_ple(x, method="bootstrap", m=10, rng="seed")
-    with pytest.raises(ValueError, match="`rng`"):
-        Gaussian.fit_ple(x, method="bootstrap", m=10, rng=-1)
 
 
 # --------------------------------------------------------------------------- fast paths

@@ -14,6 +14,9 @@ simulated binding function ``b_m`` of the bootstrap PLE. Checked here:
   by the Monte Carlo error, ~1e-2, not 1e-6);
 - in between, the likelihood and the gap trade off monotonically along the
   penalty path.
+
+Validation of ``m`` and ``rng``, non-finite data, reproducibility and batching are
+checked for every fitter by ``test_fitters.py``.
 """
 
 import numpy as np
@@ -210,16 +213,6 @@ def test_single_data_set_gives_scalars():
     assert isinstance(res.info["gap"]["rate"], float)
 
 
-def test_penalised_fit_is_deterministic_given_rng():
-    x = Laplace(mu=0.0, b=1.0).sample(21, rng=0, sample_shape=(3,))
-    a = Laplace.fit_ple(x, penalty=0.1, m=30, rng=5)
-    b = Laplace.fit_ple(x, penalty=0.1, m=30, rng=5)
-    for p in ("mu", "b"):
-        assert np.array_equal(_get(a, p), _get(b, p))
-    c = Laplace.fit_ple(x, penalty=0.01, m=30, rng=6)
-    assert not np.array_equal(_get(a, "b"), _get(c, "b"))
-
-
 @pytest.mark.parametrize("penalty, exc, match", [
     (-0.1, ValueError, "`penalty`"),
     (np.nan, ValueError, "`penalty`"),
@@ -231,9 +224,3 @@ def test_bad_penalty_raises(penalty, exc, match):
     x = Exponential(rate=1.0).sample(10, rng=0)
     with pytest.raises(exc, match=match):
         Exponential.fit_ple(x, penalty=penalty, m=10, rng=0)
-
-
-def test_penalised_m_below_two_raises():
-    x = Exponential(rate=1.0).sample(10, rng=0)
-    with pytest.raises(ValueError, match="`m` must be at least 2"):
-        Exponential.fit_ple(x, penalty=0.1, m=1, rng=0)
