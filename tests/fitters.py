@@ -53,6 +53,8 @@ class Fitter:
     m: int = 20
     #: optional modules the fitter needs (each test skips without them)
     requires: tuple[str, ...] = field(default=())
+    #: a fit takes about a second: the checks that fit four times or more are marked slow
+    slow: bool = False
 
     def __call__(self, data, **kwargs):
         defaults = {}
@@ -152,7 +154,8 @@ OTHER_FITTERS = [
            MultivariateGaussian, "ple", takes_m=True, takes_rng=True, random=True),
     Fitter("MultivariateGaussian.fit_ple[penalty]",
            lambda x, **k: MultivariateGaussian.fit_ple(x, penalty=0.1, **k), _mvn,
-           MultivariateGaussian, "ple", takes_m=True, takes_rng=True, random=True, m=5),
+           MultivariateGaussian, "ple", takes_m=True, takes_rng=True, random=True, m=5,
+           slow=True),
 ]
 
 FITTERS = _family_fitters() + OTHER_FITTERS

@@ -24,6 +24,8 @@ from families import PLE_CONFIGS, REGISTRY
 from fitters import BY_NAME, FITTERS, fitter_id
 
 RANDOM = [f for f in FITTERS if f.random]
+#: RANDOM, the slow fitters marked (for the checks that fit four times: > 3 s measured)
+RANDOM_MARKED = [pytest.param(f, marks=pytest.mark.slow) if f.slow else f for f in RANDOM]
 WITH_M = [f for f in FITTERS if f.takes_m]
 WITH_RNG = [f for f in FITTERS if f.takes_rng]
 
@@ -163,7 +165,7 @@ def test_same_seed_gives_the_identical_fit(fitter):
         assert _same(a.info, other.info)
 
 
-@pytest.mark.parametrize("fitter", RANDOM, ids=fitter_id)
+@pytest.mark.parametrize("fitter", RANDOM_MARKED, ids=fitter_id)
 def test_the_fit_draws_from_rng(fitter):
     x = fitter.sample((3,), 11)
     # a different seed gives a different fit (the check above can fail) ...

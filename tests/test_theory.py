@@ -215,6 +215,7 @@ def test_geometric_mle_is_absorbed_at_one():
     assert np.all(p[:, 1:][absorbed] == 1.0)
 
 
+@pytest.mark.slow
 def test_geometric_ple_absorption_share_is_near_p0():
     # Theory: under an *unbiased* estimator p_t is a bounded martingale, so
     # P(absorbed at 1) = p_0 = 0.5. The analytic Geometric PLE solves b(p) = n/S
