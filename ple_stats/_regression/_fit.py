@@ -44,7 +44,11 @@ def fit_ple_regression(model, *, m=100, rng=None, estimator="mle", tol=1e-8, max
         warnings.warn(
             f"{100 * separated:.0f}% of the {m} synthetic data sets at the PLE are separated "
             "(their maximum-likelihood estimate is infinite); T used the Jeffreys-penalised "
-            "estimate for them. See res.info['synthetic_separated'].", SeparationWarning,
+            "estimate for them. See res.info['synthetic_separated']."
+            + (" With this many, the mean of T is pulled toward zero by the fallback and the "
+               "PLE can move away from zero, beyond the MLE; estimator='firth' (T the "
+               "Jeffreys-penalised estimate for every data set) avoids the mixture."
+               if separated >= 0.1 else ""), SeparationWarning,
             stacklevel=4)
     return RegressionResult(spec, result, t_obs[0], observed_separated=bool(fallback[0]),
                             estimator=estimator, m=m, tol=tol, max_iter=max_iter,

@@ -115,6 +115,13 @@ class RegressionModel(BindingModel):
         self.spread = spread
         self.chunk_cost = spec.p + 2
         self._has_disp = spec.response.dispersion is not None
+        # The diagnostics of the last evaluation of each data set (row), shared with the
+        # subsets the solvers make, so that ``finish`` refits only rows whose last
+        # evaluation was not at the solution.
+        size = np.shape(t_obs)[0]
+        self._rows = np.arange(size)
+        self._last = {"theta": np.full(np.shape(t_obs), np.nan),
+                      "separated": np.zeros(size), "not_converged": np.zeros(size)}
 
     # coordinates ------------------------------------------------------------------
     def _coords(self, theta):
@@ -179,8 +186,12 @@ class RegressionModel(BindingModel):
         stats, fallback, converged = fit_T(self.spec, flat, self.estimator, beta0=beta0,
                                            disp0=disp0)
         k = stats.shape[1]
-        return (stats.reshape(m, size, k), fallback.reshape(m, size),
-                converged.reshape(m, size))
+        fallback, converged = fallback.reshape(m, size), converged.reshape(m, size)
+        rows = self._rows
+        self._last["theta"][rows] = theta
+        self._last["separated"][rows] = fallback.mean(axis=0)
+        self._last["not_converged"][rows] = (~converged).mean(axis=0)
+        return stats.reshape(m, size, k), fallback, converged
 
     def simulate(self, theta, base):
         return self._fit(self.generate(theta, base), theta)[0]
@@ -197,8 +208,9 @@ class RegressionModel(BindingModel):
     def subset(self, index):
         sub = object.__new__(type(self))
         sub.__dict__.update(self.__dict__)
-        sub.t_obs, sub.center, sub.spread, sub.theta0 = (
-            self.t_obs[index], self.center[index], self.spread[index], self.theta0[index])
+        sub.t_obs, sub.center, sub.spread, sub.theta0, sub._rows = (
+            self.t_obs[index], self.center[index], self.spread[index], self.theta0[index],
+            self._rows[index])
         return sub
 
     def skip(self, x, base):
@@ -207,6 +219,11 @@ class RegressionModel(BindingModel):
         return np.zeros(x.shape[0], dtype=bool)
 
     def finish(self, x, base, theta):
-        _, fallback, converged = self._fit(self.generate(theta, base), theta)
-        return {"synthetic_separated": fallback.mean(axis=0),
-                "synthetic_not_converged": (~converged).mean(axis=0)}
+        """The share of synthetic sets at the solution that needed the Jeffreys fallback,
+        and that did not converge (from the last evaluation where it was at ``theta``)."""
+        stale = np.flatnonzero(~np.all(self._last["theta"][self._rows] == theta, axis=-1))
+        if stale.size:
+            sub = self.subset(stale)
+            sub._fit(sub.generate(theta[stale], base[:, stale]), theta[stale])
+        return {"synthetic_separated": self._last["separated"][self._rows].copy(),
+                "synthetic_not_converged": self._last["not_converged"][self._rows].copy()}

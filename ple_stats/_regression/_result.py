@@ -9,6 +9,7 @@ import numpy as np
 from .._uncertainty import (ConfidenceInterval, _as_level, _warn_once_per_kind,
                             percentile_interval)
 from .._validation import as_int, as_rng
+from .._warnings import ConvergenceWarning
 from ._model import fit_T
 
 __all__ = ["RegressionResult"]
@@ -42,8 +43,8 @@ class RegressionResult:
         is estimated).
     bse : pandas.Series
         Parametric-bootstrap standard error of the PLE (computed on first use,
-        200 resamples, linearized; see :meth:`confidence_interval`), same rows
-        as ``mc_se``.
+        200 resamples, the full PLE of each; see :meth:`confidence_interval`),
+        same rows as ``mc_se``.
     info : dict
         The engine's diagnostics: ``residual``, ``residuals``, ``n_iter``,
         ``converged``, ``mc_se``, ``m``, ``estimator``;
@@ -116,20 +117,24 @@ class RegressionResult:
 
     # uncertainty ------------------------------------------------------------------
     def confidence_interval(self, confidence_level=0.95, *, n_resamples=DEFAULT_RESAMPLES,
-                            method="linearized", rng=None, progress=None):
+                            method="full", rng=None, progress=None):
         """Parametric-bootstrap percentile intervals and standard errors of the PLE.
 
         ``n_resamples`` response vectors are drawn from the fitted model (at
         the PLE, design fixed) and ``T`` is fitted to each.
 
-        ``method="linearized"`` (default) maps each resample's ``T`` through
-        the fit's own correction, ``T* + (PLE - T(y))`` (the dispersion by its
-        ratio): the first step of the PLE solve of the resample, exact where the
-        bias does not vary with the parameters and otherwise wrong by the
-        bias's slope, O(1/n) of the spread. It costs ``n_resamples`` fits of
-        ``T``. ``method="full"`` solves the PLE of every resample (``m``
-        synthetic sets each, batched, with a progress bar), about
-        ``n_resamples`` times the cost of the fit.
+        ``method="full"`` (default) solves the PLE of every resample (``m``
+        synthetic sets each, all resamples batched, with a progress bar):
+        about ``n_resamples`` times the cost of the fit (some 20 s for a
+        logistic regression with n = 250 and 7 coefficients).
+        ``method="linearized"`` maps each resample's ``T`` through the PLE map
+        linearised at the fit, ``PLE* = PLE + J^{-1} (T* - T(y))`` in the
+        solver's standardised coordinates, with ``J`` the slope of the binding
+        function at the PLE (central differences of ``b_m``, common random
+        numbers): ``n_resamples + 2 k m`` fits of ``T``, a fraction of a
+        second. It is exact only where the binding function is affine; with
+        few events (a logistic regression with 11–21 events) its standard
+        errors were measured 20–30% off the full bootstrap's.
 
         Parameters
         ----------
@@ -143,7 +148,8 @@ class RegressionResult:
             ``None`` uses a seed drawn by the fit, so repeated calls (and
             ``bse``) agree.
         progress : bool, optional
-            ``method="full"``: a progress bar over chunks of resamples.
+            ``method="full"``: a progress bar over the resamples (default: when
+            stderr is a terminal).
 
         Returns
         -------
@@ -177,7 +183,7 @@ class RegressionResult:
         :meth:`confidence_interval`)."""
         import pandas as pd
 
-        ci = self._interval(1.0 - float(alpha), DEFAULT_RESAMPLES, "linearized", None, None,
+        ci = self._interval(1.0 - float(alpha), DEFAULT_RESAMPLES, "full", None, None,
                             stacklevel=3)
         return pd.DataFrame({"lower": ci.low, "upper": ci.high})
 
@@ -185,11 +191,10 @@ class RegressionResult:
     def bse(self):
         """Parametric-bootstrap standard errors (the default method of
         :meth:`confidence_interval`, 200 resamples, computed once)."""
-        ci = self._interval(0.95, DEFAULT_RESAMPLES, "linearized", None, None, stacklevel=3)
+        ci = self._interval(0.95, DEFAULT_RESAMPLES, "full", None, None, stacklevel=3)
         return ci.standard_error.rename("bse")
 
     def _resampled(self, n_resamples, method, rng, progress, stacklevel):
-        from ._fit import solve_regression
         from ._model import RegressionModel, standard_errors
 
         key = (n_resamples, method) if rng is None else None
@@ -207,21 +212,82 @@ class RegressionResult:
             p = spec.p
             t_obs = fit_T(spec, y, self._estimator, beta0=start[:, :p],
                           disp0=start[:, p] if start.shape[1] > p else None)[0]
-            # Each resample's T moved by the fit's correction, T(y) - PLE: the linearized
-            # PLE, and the start of the full solve (the correction varies slowly).
+            # Each resample's T moved by the fit's correction, T(y) - PLE: the start of the
+            # full solve (the correction varies slowly).
             values = _shifted_start(spec, t_obs, self._t.to_numpy(), self._theta.to_numpy())
-            if method == "full":
-                out = solve_regression(spec, y, t_obs, self._estimator, rng=gen,
-                                       progress=progress, desc="bootstrap PLE", start=values,
-                                       **self._settings)
-                values = out.theta
+            if method == "linearized":
+                values = self._linearized(t_obs, gen)
+            else:
+                values = self._solve_resamples(y, t_obs, values, gen, progress)
         _warn_once_per_kind([record], stacklevel=stacklevel)
         if key is not None:
             self._bootstrap[key] = values
         return values
 
+    def _solve_resamples(self, y, t_obs, start, rng, progress):
+        """The PLE of every resample, in up to ten batched calls (in order, sharing
+        ``rng``, whether or not a bar is shown) under one progress bar."""
+        from .._lib.progress import progress_bar
+        from ._fit import solve_regression
+
+        total = y.shape[0]
+        size = -(-total // min(10, total))
+        bar = progress_bar(total, progress=progress, desc="bootstrap PLE", unit="resample")
+        parts, converged = [], []
+        try:
+            for lo in range(0, total, size):
+                part = slice(lo, lo + size)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)  # counted below
+                    out = solve_regression(self._spec, y[part], t_obs[part], self._estimator,
+                                           rng=rng, progress=False, start=start[part],
+                                           **self._settings)
+                parts.append(out.theta)
+                converged.append(out.converged | out.extra["skipped"])
+                if bar is not None:
+                    bar.update(out.theta.shape[0])
+        finally:
+            if bar is not None:
+                bar.close()
+        missed = int(np.count_nonzero(~np.concatenate(converged)))
+        if missed:
+            warnings.warn(
+                f"the PLE of {missed} of {total} bootstrap resamples stopped short of its "
+                "tolerance; they enter the bootstrap as they are.", ConvergenceWarning,
+                stacklevel=2)
+        return np.concatenate(parts)
+
+    def _linearized(self, t_resampled, rng):
+        """The PLE map linearised at the fit: ``u* = u_hat + J^{-1} (c(T*) - c(T(y)))`` in
+        the solver's standardised coordinates ``c``, with ``J = d b / d theta`` there from
+        central differences of ``b_m`` (``m`` fresh synthetic sets, common random
+        numbers, half a standard error each side)."""
+        from ._model import RegressionModel, standard_errors
+
+        spec = self._spec
+        t_fit = self._t.to_numpy()[None]
+        model = RegressionModel(spec, self._estimator, t_fit, standard_errors(spec, t_fit))
+        m = self._settings["m"]
+        base = model.draw_base(rng, (m, 1, spec.n))
+        u_hat = model.to_u(self._theta.to_numpy()[None])
+        k, h = u_hat.shape[1], 0.5
+
+        def coords_of_b(u):
+            sims = model.simulate(model.from_u(u), base).mean(axis=0)
+            return model.to_u(sims)
+
+        jac = np.empty((k, k))
+        for j in range(k):
+            step = np.zeros_like(u_hat)
+            step[0, j] = h
+            jac[:, j] = (coords_of_b(u_hat + step) - coords_of_b(u_hat - step))[0] / (2 * h)
+        if not np.all(np.isfinite(jac)) or abs(np.linalg.det(jac)) < 1e-8:
+            jac = np.eye(k)  # a degenerate estimate: fall back to b(theta) = theta + const
+        r = model.to_u(t_resampled)  # c(T*) - c(T(y)), in standard errors
+        return model.from_u(u_hat + np.linalg.solve(jac, r.T).T)
+
     # display ----------------------------------------------------------------------
-    def summary(self, alpha=0.05, n_resamples=DEFAULT_RESAMPLES, method="linearized"):
+    def summary(self, alpha=0.05, n_resamples=DEFAULT_RESAMPLES, method="full"):
         """A statsmodels ``Summary``: the fit's settings, then one row per parameter with
         the MLE, the PLE, the bootstrap standard error and interval (see
         :meth:`confidence_interval` for ``n_resamples`` and ``method``), and the Monte
