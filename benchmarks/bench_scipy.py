@@ -8,7 +8,8 @@ Two measurements per distribution:
   (the goal: at most 2x), with the peak memory of the batched call.
 
 Run ``python -m benchmarks bench_scipy`` (``BENCH_SCIPY_R`` sets the number of
-data sets of the second table, 1,000 by default).
+data sets of the second table, 1,000 by default; ``BENCH_SCIPY_CASES`` a
+";"-separated subset of the cases).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import ple_stats
 
 M = 100
 R = int(os.environ.get("BENCH_SCIPY_R", 1000))
+#: case names to run, separated by ";" (default: all), e.g. "gamma (floc=0);t"
+ONLY = [c for c in os.environ.get("BENCH_SCIPY_CASES", "").split(";") if c]
 
 #: name -> (distribution, true parameters, fixed keywords, n)
 CASES = {
@@ -103,8 +106,9 @@ def _timed(func, repeat=3):
 def main():
     from ._timing import print_table
 
+    cases = {name: case for name, case in CASES.items() if not ONLY or name in ONLY}
     rows = []
-    for name, (dist, _, kwds, n) in CASES.items():
+    for name, (dist, _, kwds, n) in cases.items():
         x = _data(name)
         t_fit, _ = _timed(lambda: _quiet(lambda: dist.fit(x, **kwds)), repeat=5)
         t_ple, res = _timed(lambda: _quiet(lambda: ple_stats.fit_ple(dist, x, m=M, rng=1,
@@ -117,15 +121,18 @@ def main():
                 ["distribution", "n", "dist.fit ms", "PLE ms", "ratio", "PLE"], rows)
 
     rows = []
-    for name, (dist, _, kwds, n) in CASES.items():
+    for name, (dist, _, kwds, n) in cases.items():
         if name in BATCH_SKIP:
             continue
         x = _data(name, R)
         t_loop, _ = _timed(lambda: _quiet(lambda: [dist.fit(row, **kwds) for row in x]),
                            repeat=1)
-        tracemalloc.start()
         t_ple, res = _timed(lambda: _quiet(lambda: ple_stats.fit_ple(dist, x, m=M, rng=1,
                                                                      **kwds)), repeat=1)
+        # peak memory in a second call: tracemalloc slows allocation-heavy code several
+        # times over, so it must not run while the time is taken
+        tracemalloc.start()
+        _quiet(lambda: ple_stats.fit_ple(dist, x, m=M, rng=1, **kwds))
         peak = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
         ok = np.asarray(res.info["converged"])
