@@ -20,6 +20,25 @@ from ._warnings import NoMLEWarning
 __all__ = ["fit_ple", "NoMLEWarning", "FittedDistribution"]
 
 
+_PARAMS_TYPES = {}
+
+
+def _params_type(name, fields):
+    """The named tuple of a distribution's parameters, one class per name and fields (so
+    results of two calls compare alike), picklable although it is made at run time."""
+    key = (name, tuple(fields))
+    cls = _PARAMS_TYPES.get(key)
+    if cls is None:
+        cls = namedtuple(name, fields)
+        cls.__reduce__ = lambda self: (_rebuild_params, (name, key[1], tuple(self)))
+        _PARAMS_TYPES[key] = cls
+    return cls
+
+
+def _rebuild_params(name, fields, values):
+    return _params_type(name, fields)(*values)
+
+
 def _fit_ple_statsmodels(model, data, *, estimator="mle", **options):
     from ._regression._fit import fit_ple_regression
 
@@ -201,7 +220,7 @@ def fit_ple(dist, data=None, *, m=100, rng=None, tol=1e-8, max_iter=30, n_jobs=1
             "res.info['synthetic_at_bound'].", NoMLEWarning, stacklevel=2)
 
     names = list(spec.names)
-    params_type = namedtuple(f"{spec.name}_params", names)
+    params_type = _params_type(f"{spec.name}_params", names)
     full = np.empty((flat.shape[0], len(names)))
     mle_full = np.empty_like(full)
     for i, name in enumerate(names):

@@ -108,14 +108,7 @@ def test_result_type_and_fields(fitter, batch):
         res.n = 3
 
 
-# The scipy route builds its parameters' named tuple class afresh in every call, so pickle
-# cannot find it (the route is being rebuilt on the engine's model protocol, issue #16).
-_UNPICKLABLE = {"fit_ple(scipy.stats.gamma)": "the scipy route's named tuple is not importable"}
-
-
-@pytest.mark.parametrize("fitter", [
-    pytest.param(f, marks=pytest.mark.xfail(reason=_UNPICKLABLE[f.name], strict=True))
-    if f.name in _UNPICKLABLE else f for f in FITTERS], ids=fitter_id)
+@pytest.mark.parametrize("fitter", FITTERS, ids=fitter_id)
 def test_result_pickles(fitter):
     res = fitter(fitter.sample((3,), 4))
     back = pickle.loads(pickle.dumps(res))
