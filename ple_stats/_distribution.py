@@ -37,26 +37,38 @@ from ._validation import (
     fmt_value,
 )
 
-__all__ = ["Distribution"]
+__all__ = ["Distribution", "DistributionBase"]
 
 _PLE_METHODS = ("analytic", "bootstrap")
 
 
-class Distribution:
-    """Base class of the parametric families of ple_stats.
+class DistributionBase:
+    """The shape-aware core of every family: parameters, shapes, densities, pickling.
 
-    Parameters are keyword-only, validated at construction and broadcast
-    together to a batch shape. Data are ``(*batch, n)`` arrays with the
-    observations along the last axis.
+    A family declares ``_param_names`` and one :class:`Constraint` per
+    parameter. Parameters are keyword-only; their entries are validated at
+    construction, they are broadcast together, and the constraints' events are
+    checked (``event_dim``: 0 for a number per batch member, 1 for a vector
+    such as a simplex of mixture weights). The trailing ``event_dim`` axes,
+    shared by all parameters, are the event; the leading ones the batch shape.
+    The core also owns freezing, equality, pickling, the validation of
+    evaluation points, ``nll`` and the plotting grid. A family supplies its
+    mathematics as hooks (``_draw_base``/``_from_base`` or ``_sample_values``,
+    ``_logpdf``, ``_cdf``, ``_mean``, ``_var``).
+
+    :class:`Distribution` adds the fitting of the scalar families;
+    :class:`~ple_stats.GMM` (an event-shaped family with its own EM and PLE)
+    builds on this core directly.
     """
 
     _param_names: ClassVar[tuple[str, ...]] = ()
     _constraints: ClassVar[dict[str, Constraint]] = {}
     _support: ClassVar[str] = ""
     _discrete: ClassVar[bool] = False
-    #: fit_ple options of the family: name -> (default, allowed values or None)
-    _ple_options: ClassVar[dict[str, tuple]] = {}
-    _has_analytic_ple: ClassVar[bool] = True
+    #: Trailing axes that form one value of every parameter (set from the constraints).
+    _event_dim: ClassVar[int] = 0
+    #: Appended to the message for parameter shapes that do not broadcast.
+    _shape_note: ClassVar[str] = ""
     Params: ClassVar[type]
 
     def __init_subclass__(cls, **kwargs):
@@ -66,6 +78,8 @@ class Distribution:
             params.__qualname__ = f"{cls.__qualname__}.Params"
             params.__module__ = cls.__module__
             cls.Params = params
+        if "_constraints" in cls.__dict__:
+            cls._event_dim = max((c.event_dim for c in cls._constraints.values()), default=0)
 
     # ------------------------------------------------------------------ construction
     def __init__(self, **params):
@@ -78,9 +92,21 @@ class Distribution:
             values = np.broadcast_arrays(*values)
         except ValueError:
             shapes = ", ".join(f"`{n}` {np.shape(v)}" for n, v in zip(self._param_names, values))
-            raise ValueError(f"parameter shapes do not broadcast together: {shapes}.") from None
+            raise ValueError(f"parameter shapes do not broadcast together: {shapes}"
+                             f"{self._shape_note}.") from None
+        if self._event_dim:
+            self._check_event_shape(values)
+            values = [self._constraints[name].check_event(v, name)
+                      for name, v in zip(self._param_names, values)]
         self._values = tuple(_frozen(v) for v in values)
         self._check_joint(*self._values)
+
+    def _check_event_shape(self, values):
+        """Raise ``ValueError`` unless the broadcast parameters have their event axes."""
+        for name, v in zip(self._param_names, values):
+            constraint = self._constraints[name]
+            if v.ndim < constraint.event_dim:
+                constraint.check_event(v, name)  # raises the shape message
 
     @classmethod
     def _from_trusted(cls, values):
@@ -101,7 +127,8 @@ class Distribution:
     @property
     def batch_shape(self) -> tuple:
         """Shape of the batch of distributions (``()`` for a single one)."""
-        return self._values[0].shape
+        shape = self._values[0].shape
+        return shape[:len(shape) - self._event_dim] if self._event_dim else shape
 
     def __repr__(self):
         args = ", ".join(
@@ -121,8 +148,12 @@ class Distribution:
         return (_rebuild, (type(self), self._values))
 
     def _expanded(self):
-        """Parameters with a trailing axis, aligned with ``(*batch, n)`` data."""
-        return tuple(v[..., None] for v in self._values)
+        """Parameters aligned with ``(*batch, n)`` data: a point axis inserted after the
+        batch axes (before the event axes of an event-shaped parameter)."""
+        if not self._event_dim:
+            return tuple(v[..., None] for v in self._values)
+        at = len(self.batch_shape)
+        return tuple(np.expand_dims(v, at) for v in self._values)
 
     # ------------------------------------------------------------------ sampling
     def sample(self, n, rng=None, *, sample_shape=()):
@@ -173,6 +204,16 @@ class Distribution:
         arr = arr.astype(np.float64, copy=False)
         if np.isnan(arr).any():
             raise ValueError(f"`{name}` contains nan.")
+        if self._event_dim:  # the parameters' last axes are not the points': say so
+            lead = arr.shape[:-1]
+            try:
+                np.broadcast_shapes(lead, self.batch_shape)
+            except ValueError:
+                raise ValueError(
+                    f"`{name}` of shape {arr.shape} does not align with the batch shape "
+                    f"{self.batch_shape} of the {type(self).__name__}: the leading axes of "
+                    f"`{name}` (all but the last, the points), {lead}, must broadcast with "
+                    f"{self.batch_shape}.") from None
         return arr
 
     def logpdf(self, x):
@@ -217,12 +258,30 @@ class Distribution:
         return np.linspace(lo - pad, hi + pad, num)
 
     def _plot_range(self):
+        """``(lo, hi)`` of the plotting grid without data: mean +- 4 sd by default."""
         mean = np.asarray(self._mean(*self._values), dtype=float)
         sd = np.sqrt(np.asarray(self._var(*self._values), dtype=float))
         ok = np.isfinite(mean) & np.isfinite(sd)
         if not ok.all():  # heavy tails: use quantiles of the first member
             return float(np.min(self._values[-1])), float(np.max(self._values[-1])) * 10.0
         return float(np.min(mean - 4 * sd)), float(np.max(mean + 4 * sd))
+
+
+
+class Distribution(DistributionBase):
+    """Base class of the scalar parametric families of ple_stats.
+
+    Parameters are keyword-only, validated at construction and broadcast
+    together to a batch shape (see :class:`DistributionBase`). Data are
+    ``(*batch, n)`` arrays with the observations along the last axis. A
+    family supplies its estimators, ``_mle(x, fixed)`` and
+    ``_ple_analytic(x, fixed, **options)``; the generic bootstrap and
+    penalised PLE come from here.
+    """
+
+    #: fit_ple options of the family: name -> (default, allowed values or None)
+    _ple_options: ClassVar[dict[str, tuple]] = {}
+    _has_analytic_ple: ClassVar[bool] = True
 
     # ------------------------------------------------------------------ fitting
     @classmethod

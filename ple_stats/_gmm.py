@@ -1,49 +1,38 @@
-"""The one-dimensional Gaussian mixture (``GMM``): EM and the bootstrap PLE."""
+"""The one-dimensional Gaussian mixture (``GMM``): its parameters, sampler and density.
+
+The class is built on the shared core of the families
+(:class:`~ple_stats._distribution.DistributionBase`): its parameters are
+event-shaped (the component axis, ``event_dim=1``; the weights on the
+simplex). EM and SQUAREM live in :mod:`._gmm_em`, the PLE's methods and their
+options in :mod:`._gmm_ple` (imported when ``fit_ple`` is first called).
+"""
 
 from __future__ import annotations
 
 import functools
 import math
-import warnings
-from collections import namedtuple
 
 import numpy as np
 
 from ._bootstrap import _unbox
-from ._distribution import _as_shape, _frozen
-from ._lib.deprecation import renamed_keywords
-from ._gaussian import c4
+from ._distribution import DistributionBase
+from ._gmm_em import (_check_fit_data, _describe_em, _em_kwargs, _em_settings, _fit_em,
+                      _ordered, _quantile_means, _warn_em, _warn_unidentifiable)
 from ._result import FitResult, Refit
-from ._validation import POSITIVE, REAL, Constraint, as_data, as_int, as_param, as_rng, fmt_value
-from ._warnings import ConvergenceWarning, DegenerateDataError, DegenerateDataWarning
+from ._validation import POSITIVE, REAL, SIMPLEX, Constraint, as_data, as_int
 
 __all__ = ["GMM"]
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
-_NONNEGATIVE = Constraint("non-negative", 0.0, lower_open=False)
-_WEIGHT_SUM_TOL = 1e-8
-_INITS = ("quantile", "kmeans++")
-_PLE_METHODS = ("bootstrap", "hypernetwork")
-#: Defaults of the settings that only the bootstrap PLE uses (checked for method="hypernetwork").
-_BOOTSTRAP_ONLY = {"n_iter": 20, "average": 10, "step": 1.0, "weight_floor": 1e-6, "tol": 1e-8,
-                   "max_iter": 1000, "init": "quantile", "accelerate": True}
-#: EM works on chunks of data sets of at most this many (data set, component, point) cells.
-_EM_CHUNK_CELLS = 2**16
-#: SQUAREM: the largest step length, and the largest |mean| of standardised data an
-#: extrapolated point may have (beyond it the cycle takes a plain EM step).
-_SQUAREM_MAX_STEP = 2.0**20
-_SQUAREM_MEAN_BOUND = 1e6
-#: The bootstrap PLE handles data sets in chunks of at most this many synthetic points.
-_PLE_CHUNK_DRAWS = 2**22
-#: Seed of the k-means++ restart of a fit that ended on a saddle (coincident components).
-_RESTART_SEED = 0
-
-GMMParams = namedtuple("GMMParams", ("weights", "means", "sigmas"))
-GMMParams.__qualname__ = "GMM.Params"
-GMMParams.__module__ = __name__
+#: The component vectors of the means and sigmas (entries finite / positive).
+_MEANS = Constraint(REAL.description, event_dim=1)
+_SIGMAS = Constraint(POSITIVE.description, POSITIVE.lower, transform=POSITIVE.transform,
+                     event_dim=1)
+#: Kept importable from here (``ple_stats.hyper.gmm`` starts its heads at it).
+_quantile_means = _quantile_means
 
 
-class GMM:
+class GMM(DistributionBase):
     r"""One-dimensional Gaussian mixture with ``K`` components.
 
     .. math::
@@ -54,13 +43,16 @@ class GMM:
 
     Support: the real line.
 
-    The last axis of every parameter is the *component axis*; the leading
-    axes, broadcast together, are the batch shape. Unlike the families built
-    on :class:`Distribution` (one scalar per parameter and batch member), a
-    mixture carries a vector per parameter, so ``GMM`` is a class of its own
-    with the same public interface (``params``, ``batch_shape``, ``sample``,
-    ``logpdf``, ``cdf``, ``nll``, ``mean``, ``var``, ``fit_mle``,
-    ``fit_ple``).
+    The last axis of every parameter is the *component axis* (an event of
+    dimension 1: the weights lie on the simplex); the leading axes, broadcast
+    together, are the batch shape. Construction, validation, broadcasting,
+    freezing, equality, pickling, ``nll`` and the plotting grid come from the
+    shared core of the families (:class:`~ple_stats._distribution.DistributionBase`,
+    with event-shaped constraints); this class holds the mixture's mathematics:
+    its sampler, density, moments, EM (:mod:`._gmm_em`) and PLE
+    (:mod:`._gmm_ple`). The interface is that of the other families
+    (``params``, ``batch_shape``, ``sample``, ``logpdf``, ``cdf``, ``nll``,
+    ``mean``, ``var``, ``fit_mle``, ``fit_ple``).
 
     Parameters
     ----------
@@ -106,170 +98,74 @@ class GMM:
     [0.74, 0.26]
     """
 
-    Params = GMMParams
+    _param_names = ("weights", "means", "sigmas")
+    _constraints = {"weights": SIMPLEX, "means": _MEANS, "sigmas": _SIGMAS}
+    _support = "R"
+    _shape_note = " (the last axis is the component axis)"
 
     def __init__(self, *, weights, means, sigmas):
-        w = as_param(weights, "weights", _NONNEGATIVE)
-        mu = as_param(means, "means", REAL)
-        sigma = as_param(sigmas, "sigmas", POSITIVE)
-        try:
-            w, mu, sigma = np.broadcast_arrays(w, mu, sigma)
-        except ValueError:
-            raise ValueError(
-                "parameter shapes do not broadcast together: "
-                f"`weights` {np.shape(w)}, `means` {np.shape(mu)}, `sigmas` {np.shape(sigma)} "
-                "(the last axis is the component axis)."
-            ) from None
+        super().__init__(weights=weights, means=means, sigmas=sigmas)
+
+    def _check_event_shape(self, values):
+        w = values[0]
         if w.ndim == 0:
             raise ValueError("`weights`, `means` and `sigmas` need a component axis (their last "
                              "axis); got scalars for all three.")
         if w.shape[-1] < 1:
             raise ValueError(f"a mixture needs at least one component (K >= 1); got the "
                              f"parameter shape {w.shape}.")
-        total = w.sum(axis=-1)
-        bad = np.abs(total - 1.0) > _WEIGHT_SUM_TOL
-        if bad.any():
-            raise ValueError(
-                f"`weights` must sum to 1 along the last axis (within {_WEIGHT_SUM_TOL:g}); "
-                f"got sums {fmt_value(total)}."
-            )
-        self._values = (_frozen(w), _frozen(mu), _frozen(sigma))
 
     @classmethod
-    def _from_trusted(cls, weights, means, sigmas):
-        """Build from validated, broadcast float arrays (internal fast path)."""
-        self = object.__new__(cls)
-        self._values = tuple(_frozen(v) for v in np.broadcast_arrays(weights, means, sigmas))
-        return self
-
-    # ------------------------------------------------------------------ attributes
-    @property
-    def params(self):
-        """Parameters ``(weights, means, sigmas)``, arrays of shape ``(*batch_shape, K)``."""
-        return self.Params(*self._values)
-
-    @property
-    def batch_shape(self) -> tuple:
-        """Shape of the batch of mixtures (``()`` for a single one)."""
-        return self._values[0].shape[:-1]
+    def _from_trusted(cls, *values):
+        """Build from validated float arrays ``(weights, means, sigmas)``, given as three
+        arguments or as one tuple (as the core's unpickling passes them)."""
+        if len(values) == 1:
+            (values,) = values
+        return super()._from_trusted(values)
 
     @property
     def n_components(self) -> int:
         """Number of components ``K``."""
         return self._values[0].shape[-1]
 
-    def __repr__(self):
-        names = self.Params._fields
-        args = ", ".join(f"{n}={fmt_value(v)}" for n, v in zip(names, self._values))
-        return f"GMM({args})"
-
-    def __eq__(self, other):
-        return type(self) is type(other) and all(
-            a.shape == b.shape and np.array_equal(a, b)
-            for a, b in zip(self._values, other._values))
-
-    __hash__ = None
-
-    def __reduce__(self):
-        return (_rebuild, self._values)
-
-    # ------------------------------------------------------------------ sampling
-    def sample(self, n, rng=None, *, sample_shape=()):
-        """Draw ``n`` observations from every mixture of the batch.
-
-        Each observation picks its component with probability ``weights``
-        (from a uniform draw against the cumulative weights) and is then
-        ``means[k] + sigmas[k] * z`` with ``z`` standard normal.
-
-        Parameters
-        ----------
-        n : int
-            Number of observations (the last axis of the output), at least 1.
-        rng : None, int or numpy.random.Generator
-            Source of randomness (``numpy.random.default_rng`` semantics).
-        sample_shape : tuple of int, optional
-            Independent replicates, prepended to the output shape.
-
-        Returns
-        -------
-        ndarray
-            Shape ``(*sample_shape, *batch_shape, n)``.
-        """
-        n = as_int(n, "n", minimum=1)
-        sample_shape = _as_shape(sample_shape, "sample_shape")
-        rng = as_rng(rng)
+    # ------------------------------------------------------------------ the mathematics
+    def _sample_values(self, n, rng, sample_shape=()):
+        # each observation picks its component with probability ``weights`` (a uniform
+        # draw against the cumulative weights) and is then means[k] + sigmas[k] * z
         shape = sample_shape + self.batch_shape + (n,)
         u = rng.random(shape)
         z = rng.standard_normal(shape)
         return _from_base(u, z, *self._values)
 
-    # ------------------------------------------------------------------ densities
-    def _points(self, x):
-        arr = np.asarray(x)
-        if arr.dtype == bool or arr.dtype.kind not in "iuf":
-            raise TypeError(f"`x` must be a real numeric array; got dtype {arr.dtype}.")
-        arr = arr.astype(np.float64, copy=False)
-        if np.isnan(arr).any():
-            raise ValueError("`x` contains nan.")
-        lead = arr.shape[:-1]
-        try:
-            np.broadcast_shapes(lead, self.batch_shape)
-        except ValueError:
-            raise ValueError(
-                f"`x` of shape {arr.shape} does not align with the batch shape "
-                f"{self.batch_shape} of the mixture: the leading axes of `x` (all but the "
-                f"last, the points), {lead}, must broadcast with {self.batch_shape}.") from None
-        return arr
+    @staticmethod
+    def _logpdf(x, w, mu, sigma):
+        """log sum_k w_k N(x; mu_k, sigma_k): ``x`` (..., k), parameters (..., 1, K)."""
+        with np.errstate(divide="ignore"):
+            logw = np.log(w)
+        z = (x[..., None] - mu) / sigma
+        logp = -0.5 * z * z + (logw - np.log(sigma) - _LOG_SQRT_2PI)
+        return _logsumexp(logp, axis=-1)
 
-    def logpdf(self, x):
-        """Log density at ``x``, a log-sum-exp over the components.
-
-        ``x`` has shape ``(*batch_shape, k)`` or broadcasts to it: the
-        parameters are aligned with its leading axes. A ``TypeError`` is raised
-        for non-numeric ``x``, a ``ValueError`` for nan or for leading axes that
-        do not broadcast with the batch shape.
-        """
-        return _mixture_logpdf(self._points(x), *self._values)
-
-    def cdf(self, x):
-        """Cumulative distribution function at ``x`` (aligned as in :meth:`logpdf`)."""
+    @staticmethod
+    def _cdf(x, w, mu, sigma):
         from scipy.special import ndtr
 
-        x = self._points(x)
-        w, mu, sigma = (v[..., None, :] for v in self._values)
         return np.sum(w * ndtr((x[..., None] - mu) / sigma), axis=-1)
 
-    def nll(self, x):
-        """Negative log-likelihood of ``x`` summed over its last axis.
+    @staticmethod
+    def _mean(w, mu, sigma):
+        """``sum_k w_k mu_k``."""
+        return np.sum(w * mu, axis=-1)
 
-        Returns an array of the batch shape (a float for a single mixture).
-        """
-        out = -np.sum(self.logpdf(x), axis=-1)
-        return out.item() if out.ndim == 0 else out
-
-    def mean(self):
-        """Mean of each mixture, ``sum_k w_k mu_k`` (float for a single mixture)."""
-        w, mu, _ = self._values
-        return _unbox(np.sum(w * mu, axis=-1))
-
-    def var(self):
-        """Variance of each mixture, ``sum_k w_k (sigma_k^2 + mu_k^2) - mean^2``."""
-        w, mu, sigma = self._values
+    @staticmethod
+    def _var(w, mu, sigma):
+        """``sum_k w_k (sigma_k^2 + (mu_k - mean)^2)``."""
         mean = np.sum(w * mu, axis=-1, keepdims=True)
-        return _unbox(np.sum(w * (sigma**2 + (mu - mean) ** 2), axis=-1))
+        return np.sum(w * (sigma**2 + (mu - mean) ** 2), axis=-1)
 
-    # for FitResult.plot
-    _discrete = False
-
-    def _plot_grid(self, x=None, num=400):
-        if x is not None and x.size:
-            lo, hi = float(x.min()), float(x.max())
-        else:
-            _, mu, sigma = self._values
-            lo, hi = float(np.min(mu - 4 * sigma)), float(np.max(mu + 4 * sigma))
-        pad = 0.05 * (hi - lo)
-        grid = np.linspace(lo - pad, hi + pad, num)
-        return np.broadcast_to(grid, self.batch_shape + (num,))
+    def _plot_range(self):
+        _, mu, sigma = self._values
+        return float(np.min(mu - 4 * sigma)), float(np.max(mu + 4 * sigma))
 
     # ------------------------------------------------------------------ fitting
     @classmethod
@@ -425,14 +321,11 @@ class GMM:
         }
         refit = functools.partial(cls.fit_mle, n_components=K, **_em_kwargs(settings),
                                   init=settings["init"])
-        return _result(params, batch, n, "mle", info, Refit(refit, random=True))
+        return _result(cls, params, batch, n, "mle", info, Refit(refit, random=True))
 
     @classmethod
-    @renamed_keywords(lam="penalty", detach="detach_synthetic", seeds="seed_values")
-    def fit_ple(cls, x, n_components=2, method="bootstrap", *, m=None, rng=None, n_iter=20,
-                average=10, step=1.0, weight_floor=1e-6, tol=1e-8, max_iter=1000,
-                var_floor=1e-6, init="quantile", accelerate=True, penalty=None, epochs=None,
-                lr=None, detach_synthetic=None, device=None, seed_values=None):
+    def fit_ple(cls, x, n_components=2, method="bootstrap", *, m=None, rng=None,
+                var_floor=1e-6, options=None, **deprecated):
         r"""Penalized autophagy estimate (PLE) by the iterated bootstrap or a hypernetwork.
 
         ``method="bootstrap"`` (default) is described here; ``method="hypernetwork"``
@@ -440,10 +333,11 @@ class GMM:
         data set, see "Hypernetwork PLE" in the Notes.
 
         Seeks ``theta`` with ``b_m(theta) = T(x)``, where ``T`` is the EM
-        estimator of :meth:`fit_mle` (same ``tol``, ``max_iter``, ``var_floor``,
-        ``init``) and ``b_m(theta)`` the mean of ``T`` over ``m`` synthetic
-        data sets of size ``n`` drawn from ``theta`` with common random numbers
-        (uniform and normal base draws fixed for the whole iteration).
+        estimator of :meth:`fit_mle` (same ``var_floor`` and options ``tol``,
+        ``max_iter``, ``init``, ``accelerate``) and ``b_m(theta)`` the mean of
+        ``T`` over ``m`` synthetic data sets of size ``n`` drawn from ``theta``
+        with common random numbers (uniform and normal base draws fixed for the
+        whole iteration).
 
         Parameters
         ----------
@@ -462,48 +356,65 @@ class GMM:
         rng : None, int or numpy.random.Generator
             Randomness of the synthetic data sets (and of a ``"kmeans++"``
             start). For the hypernetwork, one seed per data set is drawn from
-            it (see ``seed_values``).
+            it (see the option ``seed_values``).
+        var_floor : float
+            In (0, 1): every component variance is kept at least
+            ``var_floor * var(x)``, as in :meth:`fit_mle` (both methods).
+        options : mapping, optional
+            The method's own settings, by name (as ``scipy.optimize.minimize``
+            takes ``options``); those not given keep their defaults. An option
+            of the other method, or an unknown name, is a ``ValueError``.
+            They are listed below.
+
+        Other Parameters
+        ----------------
         n_iter : int
-            Number of bootstrap iterations (at least 1); there is no early
-            stop (see Notes).
+            ``method="bootstrap"``: number of bootstrap iterations (at least
+            1, default 20); there is no early stop (see Notes).
         average : int
-            The estimate is the mean of the last ``average`` iterates, between
-            1 (the last iterate) and ``n_iter``.
+            ``method="bootstrap"``: the estimate is the mean of the last
+            ``average`` iterates, between 1 (the last iterate) and ``n_iter``
+            (default 10).
         step : float
-            Damping in (0, 1]: the fraction of the correction applied per
-            iteration (1: the plain iterated bootstrap).
+            ``method="bootstrap"``: damping in (0, 1]: the fraction of the
+            correction applied per iteration (default 1, the plain iterated
+            bootstrap).
         weight_floor : float
-            After each update, weights are clipped at ``weight_floor`` and
-            renormalised; in (0, 1/K).
-        tol, max_iter, var_floor, init, accelerate
-            Settings of the EM estimator ``T`` (see :meth:`fit_mle`); ``init``
-            must be ``"quantile"`` or ``"kmeans++"``, a rule that applies to
-            the synthetic data sets too. Bootstrap only, except ``var_floor``
-            (both methods); the hypernetwork raises ``ValueError`` when one of
-            the others is changed from its default.
-        penalty : float, optional
-            Hypernetwork only: weight of the penalty, non-negative (default
-            0.1, the paper's); 0 gives the plain hypernetwork fit (no synthetic
-            data drawn). Formerly ``lam`` (deprecated alias, one release).
-        epochs : int, optional
-            Hypernetwork only: full-batch Adam steps (default 500).
-        lr : float, optional
-            Hypernetwork only: Adam learning rate (default 0.01).
-        detach_synthetic : bool, optional
-            Hypernetwork only: ``True`` (default) treats the synthetic sets as
-            data (no gradient through them); ``False`` makes them
+            ``method="bootstrap"``: after each update, weights are clipped at
+            ``weight_floor`` and renormalised; in (0, 1/K) (default 1e-6).
+        tol, max_iter, init, accelerate
+            ``method="bootstrap"``: settings of the EM estimator ``T`` (see
+            :meth:`fit_mle`; defaults 1e-8, 1000, ``"quantile"``, True);
+            ``init`` must be ``"quantile"`` or ``"kmeans++"``, a rule that
+            applies to the synthetic data sets too.
+        penalty : float
+            ``method="hypernetwork"``: weight of the penalty, non-negative
+            (default 0.1, the paper's); 0 gives the plain hypernetwork fit (no
+            synthetic data drawn). Formerly ``lam``.
+        epochs : int
+            ``method="hypernetwork"``: full-batch Adam steps (default 500).
+        lr : float
+            ``method="hypernetwork"``: Adam learning rate (default 0.01).
+        detach_synthetic : bool
+            ``method="hypernetwork"``: ``True`` (default) treats the synthetic
+            sets as data (no gradient through them); ``False`` makes them
             reparameterised in the means and sigmas (the component choice is
             discrete, so the weights get no pathwise gradient). Formerly
-            ``detach`` (deprecated alias, one release).
-        device : str or torch.device, optional
-            Hypernetwork only: where to train (default ``"cpu"``).
-        seed_values : array_like of int, optional
-            Hypernetwork only: one seed per data set (the batch shape),
-            overriding ``rng``; data set ``b`` then trains with a
+            ``detach``.
+        device : str or torch.device
+            ``method="hypernetwork"``: where to train (default ``"cpu"``).
+        seed_values : array_like of int
+            ``method="hypernetwork"``: one seed per data set (the batch
+            shape), overriding ``rng``; data set ``b`` then trains with a
             ``torch.Generator`` seeded by ``seed_values[b]`` alone, so its fit
             does not depend on the rest of the batch. Formerly ``seeds``
-            (deprecated alias, one release; ``seeds`` names a count elsewhere
-            in the package).
+            (``seeds`` names a count elsewhere in the package).
+        **deprecated
+            The options above passed directly as keywords (and their former
+            names ``lam``, ``detach``, ``seeds``), the interface before
+            ``options``: they keep working for one release, with a
+            ``DeprecationWarning``; as before, a keyword of the other method
+            is accepted only at its default value.
 
         Returns
         -------
@@ -534,7 +445,10 @@ class GMM:
         ValueError
             As :meth:`fit_mle`, and for a ``method`` other than
             ``"bootstrap"`` or ``"hypernetwork"``, bad iteration settings,
-            ``penalty < 0``, ``m < 1``, or a setting given to the wrong method.
+            ``penalty < 0``, ``m < 1``, or an option of the other method.
+        TypeError
+            ``options`` not a mapping, an unknown keyword, or an option given
+            both as a keyword and in ``options``.
         ImportError
             ``method="hypernetwork"`` without PyTorch installed.
 
@@ -624,198 +538,27 @@ class GMM:
         >>> from ple_stats import GMM
         >>> truth = GMM(weights=[0.6, 0.4], means=[0.0, 5.0], sigmas=[1.0, 1.0])
         >>> x = truth.sample(200, rng=3)
-        >>> res = GMM.fit_ple(x, m=20, n_iter=6, average=3, rng=0)
+        >>> res = GMM.fit_ple(x, m=20, rng=0, options={"n_iter": 6, "average": 3})
         >>> res.method, res.params.weights.shape
         ('ple', (2,))
         >>> [round(float(v), 1) for v in res.params.means]
         [0.0, 5.0]
-        >>> hn = GMM.fit_ple(x, method="hypernetwork", epochs=300, rng=0)  # doctest: +SKIP
+        >>> hn = GMM.fit_ple(x, method="hypernetwork", rng=0,
+        ...                  options={"epochs": 300})  # doctest: +SKIP
         >>> [round(float(v), 1) for v in hn.params.means]  # doctest: +SKIP
         [0.0, 5.0]
         """
-        if not isinstance(method, str) or method not in _PLE_METHODS:
-            raise ValueError(f"`method` must be one of {_PLE_METHODS}; got {method!r}.")
-        hyper = {"penalty": penalty, "epochs": epochs, "lr": lr,
-                 "detach_synthetic": detach_synthetic, "device": device,
-                 "seed_values": seed_values}
-        if method == "hypernetwork":
-            given = dict(n_iter=n_iter, average=average, step=step, weight_floor=weight_floor,
-                         tol=tol, max_iter=max_iter, init=init, accelerate=accelerate)
-            wrong = [k for k, v in given.items() if not _is_default(v, _BOOTSTRAP_ONLY[k])]
-            if wrong:
-                raise ValueError(f"{', '.join(f'`{k}`' for k in wrong)} appl"
-                                 f"{'ies' if len(wrong) == 1 else 'y'} to "
-                                 "method='bootstrap' only.")
-            return _fit_ple_hypernetwork(x, n_components, m=m, rng=rng, var_floor=var_floor,
-                                         **hyper)
-        wrong = [k for k, v in hyper.items() if v is not None]
-        if wrong:
-            raise ValueError(f"{', '.join(f'`{k}`' for k in wrong)} appl"
-                             f"{'ies' if len(wrong) == 1 else 'y'} to "
-                             "method='hypernetwork' only.")
-        K = as_int(n_components, "n_components", minimum=1)
-        m = as_int(100 if m is None else m, "m", minimum=2)
-        n_iter = as_int(n_iter, "n_iter", minimum=1)
-        average = as_int(average, "average", minimum=1)
-        if average > n_iter:
-            raise ValueError(f"`average` must be at most `n_iter` = {n_iter}; got {average}.")
-        step = _as_float(step, "step")
-        if not 0.0 < step <= 1.0:
-            raise ValueError(f"`step` must be in (0, 1]; got {step!r}.")
-        weight_floor = _as_float(weight_floor, "weight_floor")
-        if not 0.0 < weight_floor < 1.0 / K:
-            raise ValueError(f"`weight_floor` must be in (0, 1/K) = (0, {1.0 / K:g}); "
-                             f"got {weight_floor!r}.")
-        if isinstance(init, GMM):
-            raise TypeError(f"`init` of fit_ple must be one of {_INITS} (a rule that applies "
-                            "to the synthetic data sets too), not a GMM.")
-        x = as_data(x)
-        settings = _em_settings(tol, max_iter, var_floor, init, accelerate)
-        _check_fit_data(x, K)
-        _warn_unidentifiable(x, K, stacklevel=2)
-        rng = as_rng(rng)
-        batch, n = x.shape[:-1], x.shape[-1]
-        flat = x.reshape(-1, n)
-        size = flat.shape[0]
-        fit = _fit_em(flat, K, settings, rng, batch)
-        _warn_em(fit, batch, settings["max_iter"], stacklevel=2)
-        t_x = _ordered(fit.weights, fit.means, np.sqrt(fit.variances))
-        est, resid, se = (np.empty((3, size, K)) for _ in range(3))
-        path = np.empty((size, n_iter))
-        not_conv = 0
-        chunk = max(1, _PLE_CHUNK_DRAWS // (m * n))
-        for lo in range(0, size, chunk):
-            part = slice(lo, min(size, lo + chunk))
-            out = _ple_bootstrap(flat[part], tuple(t[part] for t in t_x), m=m, rng=rng,
-                                 n_iter=n_iter, average=average, step=step,
-                                 weight_floor=weight_floor, settings=settings)
-            est[:, part], resid[:, part], se[:, part], path[part] = out[:4]
-            not_conv += out[4]
-        solved = np.all(np.abs(resid) <= 3.0 * se, axis=(0, 2))
-        if not solved.all():
-            warnings.warn(
-                f"the bootstrap PLE equation b(theta) = T(x) was not solved (within 3 Monte "
-                f"Carlo standard errors) for {int(np.count_nonzero(~solved))} of {size} data "
-                "set(s): T(x) lies outside the range of b, or the iteration ended on the "
-                "parameter box; see res.info['converged'] and res.info['residual'].",
-                ConvergenceWarning, stacklevel=2)
-        shape = batch + (K,)
-        info = {
-            "estimator": ("iterated bootstrap PLE with common random numbers (T: "
-                          f"{_describe_em(settings)})"),
-            "n_components": K,
-            "m": m,
-            "n_iter": n_iter,
-            "average": average,
-            "step": step,
-            "converged": _unbox(solved.reshape(batch)),
-            "mle": GMM.Params(*(t.reshape(shape) for t in t_x)),
-            "residual": GMM.Params(*(r.reshape(shape) for r in resid)),
-            "mc_se": GMM.Params(*(s.reshape(shape) for s in se)),
-            "path": path.reshape(batch + (n_iter,)),
-            "synthetic_not_converged": not_conv / (size * m * (n_iter + 1)),
-            "tol": settings["tol"], "max_iter": settings["max_iter"],
-            "var_floor": settings["var_floor"], "weight_floor": weight_floor,
-            "accelerate": settings["accelerate"],
-            "fixed": (),
-        }
-        refit = functools.partial(cls.fit_ple, n_components=K, m=m, n_iter=n_iter,
-                                  average=average, step=step, weight_floor=weight_floor,
-                                  init=settings["init"], **_em_kwargs(settings))
-        return _result(tuple(est), batch, n, "ple", info, Refit(refit, random=True))
+        from ._gmm_ple import fit_ple
+
+        return fit_ple(cls, x, n_components, method, m=m, rng=rng, var_floor=var_floor,
+                       options=options, deprecated=deprecated)
 
 
-# ---------------------------------------------------------------------- hypernetwork PLE
-def _fit_ple_hypernetwork(x, n_components, *, m, rng, var_floor, penalty, epochs, lr,
-                          detach_synthetic, device, seed_values):
-    """``GMM.fit_ple(method="hypernetwork")``: validation, then the torch code."""
-    K = as_int(n_components, "n_components", minimum=1)
-    m = as_int(1 if m is None else m, "m", minimum=1)
-    lam = _as_float(0.1 if penalty is None else penalty, "penalty")
-    if lam < 0:
-        raise ValueError(f"`penalty` must be non-negative; got {lam!r}.")
-    epochs = as_int(500 if epochs is None else epochs, "epochs", minimum=1)
-    lr = _as_float(0.01 if lr is None else lr, "lr")
-    if lr <= 0:
-        raise ValueError(f"`lr` must be positive; got {lr!r}.")
-    detach = True if detach_synthetic is None else detach_synthetic
-    if not isinstance(detach, (bool, np.bool_)):
-        raise TypeError(f"`detach_synthetic` must be a bool; got {type(detach).__name__}.")
-    var_floor = _as_var_floor(var_floor)
-    x = as_data(x)
-    _check_fit_data(x, K)
-    _warn_unidentifiable(x, K, stacklevel=3)
-    batch, n = x.shape[:-1], x.shape[-1]
-    flat = x.reshape(-1, n)
-    size = flat.shape[0]
-    if seed_values is None:
-        seeds = as_rng(rng).integers(2**62, size=size)
-    else:
-        if rng is not None:
-            raise ValueError("give `seed_values` or `rng`, not both.")
-        arr = np.asarray(seed_values)
-        if arr.dtype.kind not in "iu":
-            raise TypeError(f"`seed_values` must be integers; got dtype {arr.dtype}.")
-        if arr.shape != batch:
-            raise ValueError(f"`seed_values` must have the data's batch shape {batch}; got "
-                             f"shape {arr.shape}.")
-        if np.any(arr < 0):
-            raise ValueError("`seed_values` must be non-negative.")
-        seeds = arr.reshape(size)
-    from ._lib.optional import MissingDependencyError, import_optional, missing_message
-
-    feature = 'GMM.fit_ple(method="hypernetwork")'
-    import_optional("torch", feature)
-    try:
-        from .hyper.gmm import fit_gmm_hypernetwork
-    except ImportError:  # torch importable but not usable (or blocked): the same message
-        raise MissingDependencyError(missing_message("torch", feature)) from None
-    from .hyper._checks import as_device
-
-    dev = as_device("cpu" if device is None else device)
-    record = max(1, epochs // 20)
-    out = fit_gmm_hypernetwork(flat, seeds, K=K, penalty=lam, m=m, epochs=epochs, lr=lr,
-                               detach_synthetic=bool(detach), var_floor=var_floor, device=dev,
-                               record_every=record)
-    for key in ("weights", "means", "sigmas", "loss"):
-        if not np.all(np.isfinite(out[key])):
-            bad = int(np.count_nonzero(~np.all(np.isfinite(np.atleast_2d(out[key].T).T),
-                                               axis=-1)))
-            raise FloatingPointError(
-                f"the hypernetwork PLE diverged (non-finite `{key}`) for {bad} of {size} "
-                "data set(s); lower `lr`.")
-    info = {
-        "estimator": "hypernetwork PLE (paper Section 5.2), one network per data set",
-        "n_components": K,
-        "loss": _unbox(out["loss"].reshape(batch)),
-        "nll": _unbox(out["nll"].reshape(batch)),
-        "penalty": _unbox(out["penalty"].reshape(batch)),
-        "loss_history": out["history"].reshape(batch + (-1,)),
-        "mle": None,
-        "epochs": epochs, "penalty_weight": lam, "m": m, "lr": lr,
-        "detach_synthetic": bool(detach), "device": str(dev), "seed_values": seeds.reshape(batch),
-        # the former keys, kept for one release
-        "lam": lam, "detach": bool(detach), "seeds": seeds.reshape(batch),
-        "var_floor": var_floor,
-        "fixed": (),
-    }
-    refit = functools.partial(GMM.fit_ple, n_components=K, method="hypernetwork", m=m,
-                              var_floor=var_floor, penalty=lam, epochs=epochs, lr=lr,
-                              detach_synthetic=bool(detach), device=device)
-    params = (out["weights"], out["means"], out["sigmas"])
-    return _result(params, batch, n, "ple", info, Refit(refit, random=True))
+#: The parameters' named tuple (``GMM.Params``), by its former module-level name.
+GMMParams = GMM.Params
 
 
 # ---------------------------------------------------------------------- densities
-def _mixture_logpdf(x, w, mu, sigma):
-    """log sum_k w_k N(x; mu_k, sigma_k) with ``x`` (..., k) and parameters (..., K)."""
-    with np.errstate(divide="ignore"):
-        logw = np.log(w)
-    z = (x[..., None] - mu[..., None, :]) / sigma[..., None, :]
-    logp = -0.5 * z * z + (logw - np.log(sigma) - _LOG_SQRT_2PI)[..., None, :]
-    return _logsumexp(logp, axis=-1)
-
-
 def _logsumexp(a, axis):
     top = np.max(a, axis=axis, keepdims=True)
     top = np.where(np.isfinite(top), top, 0.0)
@@ -840,479 +583,11 @@ def _from_base(u, z, w, mu, sigma):
     return loc[..., 0] + scale[..., 0] * z
 
 
-# ---------------------------------------------------------------------- EM
-class _EMFit:
-    """Raw output of :func:`_em` on flat data ``(B, n)``; arrays ``(B, K)`` or ``(B,)``."""
-
-    __slots__ = ("weights", "means", "variances", "n_iter", "converged", "loglik",
-                 "floor_hit")
-
-    def __init__(self, **kw):
-        for key, value in kw.items():
-            setattr(self, key, value)
-
-
-def _em(x, start, *, tol, max_iter, var_floor, accelerate=False):
-    """EM on every row of ``x`` (B, n) from ``start = (w, mu, var)`` (each (B, K)).
-
-    EM is affine equivariant, so each data set is first standardised (mean 0,
-    variance 1): the iterates are the affine images of those on the raw data,
-    the change of the mean log-likelihood (the stopping rule) is unchanged, and
-    the variance floor becomes ``var_floor`` itself. The data sets still
-    iterating (the active set) are kept contiguous and processed in blocks of
-    about ``_EM_CHUNK_CELLS`` (data set, component, point) cells, a loop over
-    blocks, never over data sets; a converged data set is frozen.
-
-    With ``accelerate``, the maps run in SQUAREM cycles of three (see the Notes
-    of ``GMM.fit_mle``); the cycle phase is the same for every active data set,
-    since each does exactly one map per loop iteration. ``n_iter`` counts EM
-    maps in both modes.
-    """
-    B, n = x.shape
-    K = start[0].shape[-1]
-    centre = x.mean(axis=-1, keepdims=True)
-    scale = np.sqrt(np.mean((x - centre) ** 2, axis=-1, keepdims=True))  # > 0, checked
-    xs = (x - centre) / scale
-    moments = np.stack([np.ones_like(xs), xs, xs * xs], axis=-1)  # (B, n, 3)
-    w = np.array(start[0], dtype=float)
-    mu = (np.asarray(start[1], dtype=float) - centre) / scale
-    var = np.maximum(np.asarray(start[2], dtype=float) / scale**2, var_floor)
-    lower = np.full(B, -np.inf)
-    n_iter = np.zeros(B, dtype=int)
-    converged = np.zeros(B, dtype=bool)
-    idx = np.arange(B)
-    mom = moments
-    rows = max(1, _EM_CHUNK_CELLS // (K * n))
-    scratch = _Scratch(min(rows, B), K, n)
-    cycle = 3 if accelerate else 1
-    saved = {}  # accelerate: p0, p1, p2 ((A, K) triples), ll(p1), at_max of the active sets
-    step_max = np.ones(B)
-    for it in range(1, max_iter + 1):
-        phase = (it - 1) % cycle
-        mean_ll, new = _em_map(mom, w[idx], mu[idx], var[idx], rows, var_floor, scratch)
-        n_iter[idx] = it
-        if phase == 0:
-            done = np.abs(mean_ll - lower[idx]) < tol
-            lower[idx] = mean_ll
-            if accelerate:
-                saved["p0"] = (w[idx], mu[idx], var[idx])
-                done[:] = False  # the rule is tested on the plain step of phase 1
-        elif phase == 1:
-            done = np.abs(mean_ll - lower[idx]) < tol
-            lower[idx] = mean_ll
-            saved["p1"], saved["ll1"], saved["p2"] = (w[idx], mu[idx], var[idx]), mean_ll, new
-        else:
-            accept = np.isfinite(mean_ll) & (mean_ll >= saved["ll1"])
-            new = tuple(np.where(accept[:, None], a, b) for a, b in zip(new, saved["p2"]))
-            grow = accept & saved["at_max"]
-            step_max[idx] = np.where(grow, np.minimum(4.0 * step_max[idx], _SQUAREM_MAX_STEP),
-                                     np.where(accept, step_max[idx], 1.0))
-            done = np.zeros(idx.size, dtype=bool)
-        w[idx], mu[idx], var[idx] = new
-        if accelerate and phase == 1:
-            alpha, at_max = _squarem_alpha(saved["p0"], saved["p1"], new, step_max[idx])
-            saved["at_max"] = at_max
-            w[idx], mu[idx], var[idx] = _squarem_point(saved["p0"], saved["p1"], new, alpha,
-                                                       var_floor)
-        if done.any():
-            converged[idx[done]] = True
-            if accelerate and phase == 1:  # end on the EM output, not the extrapolated point
-                for arr, val in zip((w, mu, var), new):
-                    arr[idx[done]] = val[done]
-            keep = ~done
-            idx = idx[keep]
-            if idx.size == 0:
-                break
-            mom = mom[keep]
-            saved = {k: (v[keep] if isinstance(v, np.ndarray) else tuple(a[keep] for a in v))
-                     for k, v in saved.items()}
-    if accelerate and idx.size and (max_iter - 1) % cycle == 1:
-        # stopped at the cap right after an extrapolation: return the EM output p2
-        for arr, val in zip((w, mu, var), saved["p2"]):
-            arr[idx] = val
-    final_ll = np.empty(B)
-    for lo in range(0, B, rows):
-        blk = slice(lo, min(B, lo + rows))
-        final_ll[blk] = _e_step(moments[blk], w[blk], mu[blk], var[blk], need_stats=False,
-                                scratch=scratch)
-    return _EMFit(
-        weights=w, means=centre + scale * mu, variances=var * scale**2, n_iter=n_iter,
-        converged=converged, loglik=n * (final_ll - np.log(scale[:, 0])),
-        floor_hit=np.any(var <= var_floor * (1.0 + 1e-9), axis=-1))
-
-
-def _em_map(mom, w, mu, var, rows, var_floor, scratch=None):
-    """One EM map on the active data sets: the mean log-likelihood at ``(w, mu, var)``
-    (A,) and the M-step's parameters, the E-step done in blocks of ``rows`` data sets."""
-    A, K = w.shape
-    mean_ll = np.empty(A)
-    stats = np.empty((A, K, 3))
-    for lo in range(0, A, rows):
-        blk = slice(lo, min(A, lo + rows))
-        mean_ll[blk], stats[blk] = _e_step(mom[blk], w[blk], mu[blk], var[blk],
-                                           scratch=scratch)
-    return mean_ll, _m_step(stats, var_floor)
-
-
-def _squarem_coords(p):
-    w, mu, var = p
-    tiny = np.finfo(np.float64).tiny  # a start may have a zero weight
-    return np.concatenate([np.log(np.maximum(w, tiny)), mu, np.log(var)], axis=-1)
-
-
-def _squarem_alpha(p0, p1, p2, step_max):
-    """SQUAREM step length ``a`` (A,) in [-step_max, -1] and whether it hit the bound."""
-    q0, q1, q2 = (_squarem_coords(p) for p in (p0, p1, p2))
-    r = q1 - q0
-    v = q2 - 2.0 * q1 + q0
-    rr, vv = np.sum(r * r, axis=-1), np.sum(v * v, axis=-1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.sqrt(rr / vv)
-    ratio = np.where(np.isfinite(ratio), ratio, 1.0)
-    length = np.clip(ratio, 1.0, step_max)
-    return -length, length >= step_max
-
-
-def _squarem_point(p0, p1, p2, alpha, var_floor):
-    """The extrapolated point ``p0 - 2 a r + a^2 v`` mapped back to valid parameters."""
-    q0, q1, q2 = (_squarem_coords(p) for p in (p0, p1, p2))
-    a = alpha[:, None]
-    with np.errstate(over="ignore", invalid="ignore"):
-        q = q0 - 2.0 * a * (q1 - q0) + a * a * (q2 - 2.0 * q1 + q0)
-    K = p0[0].shape[-1]
-    # a step that overflowed, or sent a mean of the standardised data beyond
-    # _SQUAREM_MEAN_BOUND, is replaced by p2 itself (its EM step is then a plain one)
-    ok = np.all(np.isfinite(q), axis=-1) & np.all(np.abs(q[:, K:2 * K]) <= _SQUAREM_MEAN_BOUND,
-                                                   axis=-1)
-    q = np.where(ok[:, None], q, q2)
-    logw = q[:, :K]
-    w = np.exp(logw - logw.max(axis=-1, keepdims=True))
-    w /= w.sum(axis=-1, keepdims=True)
-    w = np.maximum(w, 10.0 * np.finfo(np.float64).eps)
-    w /= w.sum(axis=-1, keepdims=True)
-    return w, q[:, K:2 * K], np.maximum(np.exp(np.minimum(q[:, 2 * K:], 700.0)), var_floor)
-
-
-class _Scratch:
-    """Work arrays of the E-step for blocks of up to ``rows`` data sets, allocated once per
-    EM run: a fresh (rows, K, n) array per block costs more (allocation and first touch of
-    the memory) than the arithmetic on it."""
-
-    def __init__(self, rows, K, n):
-        self.logp = np.empty((rows, K, n))
-        self.top = np.empty((rows, 1, n))
-        self.total = np.empty((rows, 1, n))
-        self.ll = np.empty((rows, 1, n))
-
-
-def _e_step(mom, w, mu, var, need_stats=True, scratch=None):
-    """E-step on a block: the mean log-likelihood per data set (A,) and, unless
-    ``need_stats`` is false, the responsibility-weighted moments
-    ``sum_i r_ik x_i^p`` for p = 0, 1, 2, shape (A, K, 3). ``scratch`` (a
-    :class:`_Scratch` for at least A data sets) holds the work arrays."""
-    x = mom[:, :, 1]
-    A, K = w.shape
-    if scratch is None:
-        scratch = _Scratch(A, K, x.shape[-1])
-    with np.errstate(divide="ignore"):
-        const = np.log(w) - 0.5 * np.log(var) - _LOG_SQRT_2PI
-    logp = np.subtract(x[:, None, :], mu[:, :, None], out=scratch.logp[:A])
-    np.multiply(logp, logp, out=logp)
-    logp *= (-0.5 / var)[:, :, None]
-    logp += const[:, :, None]
-    # max and sum over the short component axis as K - 1 elementwise steps: the same
-    # sequential order as numpy's reduction over a non-last axis (so the same result),
-    # without its overhead
-    top = scratch.top[:A]
-    np.copyto(top, logp[:, :1])
-    for k in range(1, K):
-        np.maximum(top, logp[:, k:k + 1], out=top)
-    logp -= top
-    np.exp(logp, out=logp)
-    total = scratch.total[:A]
-    np.copyto(total, logp[:, :1])
-    for k in range(1, K):
-        total += logp[:, k:k + 1]
-    ll = np.log(total, out=scratch.ll[:A])
-    ll += top
-    mean_ll = ll[:, 0, :].mean(axis=-1)
-    if not need_stats:
-        return mean_ll
-    logp /= total  # responsibilities
-    return mean_ll, np.matmul(logp, mom)
-
-
-def _m_step(stats, var_floor):
-    """M-step from the weighted moments (A, K, 3) of standardised data."""
-    nk = stats[:, :, 0] + 10.0 * np.finfo(np.float64).eps
-    w = nk / nk.sum(axis=-1, keepdims=True)
-    mu = stats[:, :, 1] / nk
-    var = stats[:, :, 2] / nk - mu * mu
-    return w, mu, np.maximum(var, var_floor)
-
-
-def _start(x, K, init, rng, batch):
-    """Starting parameters ``(w, mu, var)`` (each (B, K)) for the rows of ``x``."""
-    B, n = x.shape
-    var = np.repeat(x.var(axis=-1)[:, None], K, axis=1)
-    w = np.full((B, K), 1.0 / K)
-    if isinstance(init, GMM):
-        gw, gmu, gsd = init._values
-        if init.n_components != K:
-            raise ValueError(f"`init` has {init.n_components} components; `n_components` "
-                             f"is {K}.")
-        try:
-            shape = batch + (K,)
-            vals = [np.broadcast_to(v, shape).reshape(B, K) for v in (gw, gmu, gsd * gsd)]
-        except ValueError:
-            raise ValueError(f"`init` has batch shape {init.batch_shape}, which does not "
-                             f"broadcast to the data's batch shape {batch}.") from None
-        return tuple(np.array(v) for v in vals)
-    if init == "quantile":
-        return w, _quantile_means(x, K), var
-    # k-means++ seeding, vectorised over data sets
-    rng = as_rng(rng)
-    mu = np.empty((B, K))
-    rows = np.arange(B)
-    first = rng.integers(n, size=B)
-    mu[:, 0] = x[rows, first]
-    d2 = (x - mu[:, :1]) ** 2
-    for k in range(1, K):
-        cum = np.cumsum(d2, axis=-1)
-        total = cum[:, -1]
-        u = rng.random(B) * total
-        pick = np.minimum(np.sum(cum <= u[:, None], axis=-1), n - 1)
-        # all points already chosen (total 0): any point will do
-        pick = np.where(total > 0, pick, rng.integers(n, size=B))
-        mu[:, k] = x[rows, pick]
-        d2 = np.minimum(d2, (x - mu[:, k:k + 1]) ** 2)
-    return w, np.sort(mu, axis=-1), var
-
-
-def _quantile_means(x, K):
-    """The quantile start's means (B, K) for the rows of ``x`` (B, n): the ``(k + 0.5) / K``
-    quantiles of the data, or, where two of them coincide (tied data: e.g. 40 zeros among
-    50 counts put both quartiles at 0), the same quantiles of the row's distinct values,
-    which are distinct. Equal means with equal variances and weights are a fixed point of
-    EM (a saddle of the likelihood), so the start must not have them."""
-    q = (np.arange(K) + 0.5) / K
-    mu = np.quantile(x, q, axis=-1).T.reshape(x.shape[0], K)
-    for i in np.flatnonzero(np.any(np.diff(mu, axis=-1) <= 0.0, axis=-1)):
-        mu[i] = np.quantile(np.unique(x[i]), q)
-    return mu
-
-
-def _ordered(w, mu, sigma):
-    """Components sorted by mean (stable)."""
-    order = np.argsort(mu, axis=-1, kind="stable")
-    return tuple(np.take_along_axis(v, order, axis=-1) for v in (w, mu, sigma))
-
-
-# ---------------------------------------------------------------------- bootstrap PLE
-def _ple_bootstrap(x, t_x, *, m, rng, n_iter, average, step, weight_floor, settings):
-    """Iterated bootstrap on the chunk ``x`` (B, n) with ``t_x = T(x)`` ((B, K) each).
-
-    Returns the estimate, the residual ``T(x) - b_m`` and the Monte Carlo
-    standard errors (each (3, B, K)), the path (B, n_iter) and the number of
-    synthetic EM fits that hit ``max_iter``.
-    """
-    B, n = x.shape
-    K = t_x[0].shape[-1]
-    u = rng.random((B, m, n))
-    z = rng.standard_normal((B, m, n))
-    # a "kmeans++" start of the synthetic fits draws from its own stream, restarted
-    # at every evaluation, so that b_m stays a fixed function of theta
-    start_seed = int(rng.integers(2**63))
-    sd_x = x.std(axis=-1)[:, None]
-    sd_floor = np.sqrt(settings["var_floor"]) * sd_x
-    # the largest sensible sigma: 1.25 times the sigma-unbiased PLE of one Gaussian
-    # fitted to all of x, s / c4(n) with s the n - 1 standard deviation
-    sd_cap = 1.25 * sd_x * np.sqrt(n / (n - 1.0)) / c4(n)
-    lo_x, hi_x = x.min(axis=-1)[:, None], x.max(axis=-1)[:, None]
-    not_conv = 0
-
-    def binding(theta):
-        nonlocal not_conv
-        y = _from_base(u, z, *(t[:, None, :] for t in theta)).reshape(B * m, n)
-        fit = _fit_em(y, K, settings, np.random.default_rng(start_seed), (B * m,))
-        not_conv += int(np.count_nonzero(~fit.converged))
-        stats = _ordered(fit.weights, fit.means, np.sqrt(fit.variances))
-        return tuple(s.reshape(B, m, K) for s in stats)
-
-    theta = tuple(np.array(t) for t in t_x)
-    acc = [np.zeros((B, K)) for _ in range(3)]
-    path = np.empty((B, n_iter))
-    for k in range(n_iter):
-        b = tuple(s.mean(axis=1) for s in binding(theta))
-        w = np.maximum(theta[0] + step * (t_x[0] - b[0]), weight_floor)
-        w /= w.sum(axis=-1, keepdims=True)
-        mu = np.clip(theta[1] + step * (t_x[1] - b[1]), lo_x, hi_x)
-        sigma = np.clip(theta[2] * (t_x[2] / b[2]) ** step, sd_floor, sd_cap)
-        new = _ordered(w, mu, sigma)
-        path[:, k] = np.max([np.max(np.abs(a - c), axis=-1) for a, c in zip(new, theta)],
-                            axis=0)
-        theta = new
-        if k >= n_iter - average:
-            for a, t in zip(acc, theta):
-                a += t
-    est = _ordered(*(a / average for a in acc))
-    sims = binding(est)
-    resid = tuple(t - s.mean(axis=1) for t, s in zip(t_x, sims))
-    se = tuple(s.std(axis=1, ddof=1) / np.sqrt(m) for s in sims)
-    return np.stack(est), np.stack(resid), np.stack(se), path, not_conv
-
-
-# ---------------------------------------------------------------------- helpers
-def _as_float(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"`{name}` must be a real number; got {type(value).__name__}.")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"`{name}` must be finite; got {value!r}.")
-    return value
-
-
-def _as_var_floor(value):
-    """``var_floor`` in (0, 1): a fraction of var(x). Positive, since the mixture
-    likelihood is unbounded without a floor; below 1, since every method starts its
-    components at variance var(x), above the floor (the hypernetwork's variance head
-    ``softplus(.) + var_floor`` cannot start at var(x) otherwise), and a floor at or
-    above var(x) leaves no mixture to fit (every component at least as wide as the data,
-    and the bootstrap PLE's sigma cap, about 1.25 sd(x), below it)."""
-    value = _as_float(value, "var_floor")
-    if value <= 0:
-        raise ValueError(f"`var_floor` must be positive (the mixture likelihood is unbounded "
-                         f"without a floor); got {value!r}.")
-    if value >= 1:
-        raise ValueError(f"`var_floor` must be below 1 (it is a fraction of var(x): every "
-                         f"component variance is kept at least var_floor * var(x), and the "
-                         f"fit starts at var(x)); got {value!r}.")
-    return value
-
-
-def _em_settings(tol, max_iter, var_floor, init, accelerate):
-    tol = _as_float(tol, "tol")
-    if tol <= 0:
-        raise ValueError(f"`tol` must be positive; got {tol!r}.")
-    max_iter = as_int(max_iter, "max_iter", minimum=1)
-    var_floor = _as_var_floor(var_floor)
-    if not isinstance(init, GMM):
-        if not isinstance(init, str):
-            raise TypeError(f"`init` must be one of {_INITS} or a GMM; got "
-                            f"{type(init).__name__}.")
-        if init not in _INITS:
-            raise ValueError(f"`init` must be one of {_INITS} or a GMM; got {init!r}.")
-    if not isinstance(accelerate, (bool, np.bool_)):
-        raise TypeError(f"`accelerate` must be True or False; got {type(accelerate).__name__}.")
-    return {"tol": tol, "max_iter": max_iter, "var_floor": var_floor, "init": init,
-            "accelerate": bool(accelerate)}
-
-
-def _is_default(value, default):
-    """Whether an argument equals its default, a string or bool only by the same type."""
-    if isinstance(default, (str, bool)):
-        return type(value) is type(default) and value == default
-    return not isinstance(value, (str, bool)) and value == default
-
-
-def _em_kwargs(settings):
-    return {k: settings[k] for k in ("tol", "max_iter", "var_floor", "accelerate")}
-
-
-def _describe_em(settings):
-    init = settings["init"]
-    kind = "SQUAREM-accelerated EM" if settings["accelerate"] else "EM"
-    return f"{kind} ({'given' if isinstance(init, GMM) else init} start)"
-
-
-def _check_fit_data(x, K):
-    n = x.shape[-1]
-    if n < K:
-        raise ValueError(f"`x` has n = {n} observations, but a mixture of K = {K} components "
-                         f"needs n >= K.")
-    flat = x.reshape(-1, n)
-    same = flat.max(axis=-1) == flat.min(axis=-1)
-    if same.any():
-        idx = np.unravel_index(int(np.argmax(same)), x.shape[:-1]) if x.ndim > 1 else ()
-        raise DegenerateDataError(
-            f"`x` has all observations equal in the data set at index {idx}: "
-            "a Gaussian mixture cannot be fitted to it (zero variance).")
-    # EM works with variances: they must be normal floating-point numbers
-    with np.errstate(all="ignore"):
-        var = flat.var(axis=-1)
-    bad = ~np.isfinite(var) | (var < np.finfo(np.float64).tiny)
-    if bad.any():
-        i = int(np.argmax(bad))
-        idx = np.unravel_index(i, x.shape[:-1]) if x.ndim > 1 else ()
-        raise ValueError(f"`x` has a variance of {var[i]:.3g} in the data set at index {idx}, "
-                         "outside the floating-point range of a mixture fit; rescale the data "
-                         "(e.g. divide it by its standard deviation) and scale the fit back.")
-
-
-def _fit_em(x, K, settings, rng, batch):
-    """EM on the rows of ``x`` (B, n) from the start rule of ``settings``, with the saddle
-    guard: a row whose fit ends with two coincident components (equal means and sigmas
-    within 1e-7 of the data's standard deviation, a saddle of the likelihood that EM does
-    not leave) is refitted from a k-means++ start drawn from
-    ``default_rng(_RESTART_SEED)`` (afresh for each row, so that a batched fit equals
-    the fits one by one), and the fit with the higher log-likelihood is kept."""
-    kw = _em_kwargs(settings)
-    fit = _em(x, _start(x, K, settings["init"], rng, batch), **kw)
-    if K < 2 or isinstance(settings["init"], GMM):
-        return fit
-    _, mu, sd = _ordered(fit.weights, fit.means, np.sqrt(fit.variances))
-    tol = 1e-7 * x.std(axis=-1, keepdims=True)
-    close = (np.abs(np.diff(mu, axis=-1)) <= tol) & (np.abs(np.diff(sd, axis=-1)) <= tol)
-    rows = np.flatnonzero(np.any(close, axis=-1))
-    if rows.size:
-        starts = [_start(x[i:i + 1], K, "kmeans++", np.random.default_rng(_RESTART_SEED), (1,))
-                  for i in rows]
-        again = _em(x[rows], tuple(np.concatenate(v) for v in zip(*starts)), **kw)
-        better = again.loglik > fit.loglik[rows]
-        for name in _EMFit.__slots__:
-            getattr(fit, name)[rows[better]] = getattr(again, name)[better]
-    return fit
-
-
-def _warn_unidentifiable(x, K, stacklevel):
-    """DegenerateDataWarning for data sets with fewer distinct values than components."""
-    if K < 2:
-        return
-    flat = np.sort(x.reshape(-1, x.shape[-1]), axis=-1)
-    distinct = 1 + np.count_nonzero(np.diff(flat, axis=-1) > 0, axis=-1)
-    few = distinct < K
-    if few.any():
-        warnings.warn(
-            f"`x` has fewer distinct values than the K = {K} components in "
-            f"{int(few.sum())} of {few.size} data set(s) (e.g. {int(distinct[few][0])} "
-            "distinct values): the mixture is not identifiable and the fit puts components "
-            "on few points.", DegenerateDataWarning, stacklevel=stacklevel + 1)
-
-
-def _warn_em(fit, batch, max_iter, stacklevel):
-    bad = ~fit.converged
-    if bad.any():
-        warnings.warn(
-            f"EM did not converge within max_iter = {max_iter} iterations for "
-            f"{int(bad.sum())} of {bad.size} data set(s); see res.info['converged'].",
-            ConvergenceWarning, stacklevel=stacklevel + 1)
-    if fit.floor_hit.any():
-        warnings.warn(
-            f"a component variance ended on the floor var_floor * var(x) for "
-            f"{int(fit.floor_hit.sum())} of {fit.floor_hit.size} data set(s) (a component "
-            "collapsed onto few observations); see res.info['floor_hit'].",
-            DegenerateDataWarning, stacklevel=stacklevel + 1)
-
-
-def _result(params, batch, n, method, info, refit):
+def _result(cls, params, batch, n, method, info, refit):
     shape = batch + (params[0].shape[-1],)
     values = [np.reshape(v, shape) for v in params]
-    for name, v in zip(GMM.Params._fields, values):
+    for name, v in zip(cls.Params._fields, values):
         if not np.all(np.isfinite(v)):  # pragma: no cover - guarded by the floor and checks
             raise ValueError(f"the {method.upper()} fit gave a non-finite `{name}`.")
-    dist = GMM._from_trusted(*values)
+    dist = cls._from_trusted(*values)
     return FitResult(params=dist.params, dist=dist, method=method, n=n, info=info, refit=refit)
-
-
-def _rebuild(weights, means, sigmas):
-    return GMM._from_trusted(weights, means, sigmas)

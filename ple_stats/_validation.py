@@ -19,6 +19,7 @@ __all__ = [
     "POSITIVE",
     "UNIT_INTERVAL",
     "NONNEGATIVE",
+    "SIMPLEX",
     "as_rng",
     "check_rng",
     "as_data",
@@ -196,6 +197,22 @@ REAL = Constraint("finite")
 POSITIVE = Constraint("positive", 0.0, transform="log")
 UNIT_INTERVAL = Constraint("in (0, 1]", 0.0, 1.0, upper_open=False, transform="logit")
 NONNEGATIVE = Constraint("non-negative", 0.0, lower_open=False)
+#: Tolerance of a simplex's sum (|sum - 1| at most this).
+SIMPLEX_SUM_TOL = 1e-8
+
+
+def _check_simplex(value, name):
+    total = value.sum(axis=-1)
+    if (np.abs(total - 1.0) > SIMPLEX_SUM_TOL).any():
+        raise ValueError(f"`{name}` must sum to 1 along the last axis (within "
+                         f"{SIMPLEX_SUM_TOL:g}); got sums {fmt_value(total)}.")
+    return value
+
+
+#: Probability vectors (mixture weights): entries non-negative, summing to 1 along the
+#: last axis.
+SIMPLEX = Constraint("non-negative", 0.0, lower_open=False, event_dim=1,
+                     event_check=_check_simplex)
 
 
 def as_rng(rng, name="rng") -> np.random.Generator:

@@ -400,23 +400,79 @@ def test_fit_ple_method_and_settings():
         GMM.fit_ple(x, method="newton")
     for kwargs, match in [
         (dict(m=1), "`m` must be at least 2"),
-        (dict(n_iter=0), "`n_iter` must be at least 1"),
-        (dict(n_iter=3, average=4), "`average` must be at most"),
-        (dict(step=0.0), r"`step` must be in \(0, 1\]"),
-        (dict(step=1.5), r"`step` must be in \(0, 1\]"),
-        (dict(weight_floor=0.5), "`weight_floor` must be in"),
+        (dict(options={"n_iter": 0}), "`n_iter` must be at least 1"),
+        (dict(options={"n_iter": 3, "average": 4}), "`average` must be at most"),
+        (dict(options={"step": 0.0}), r"`step` must be in \(0, 1\]"),
+        (dict(options={"step": 1.5}), r"`step` must be in \(0, 1\]"),
+        (dict(options={"weight_floor": 0.5}), "`weight_floor` must be in"),
         (dict(n_components=31), "needs n >= K"),
     ]:
         with pytest.raises(ValueError, match=match):
             GMM.fit_ple(x, **kwargs)
     with pytest.raises(TypeError, match="`init` of fit_ple"):
-        GMM.fit_ple(x, init=GMM(weights=[0.5, 0.5], means=[0, 4], sigmas=[1, 1]))
+        GMM.fit_ple(x, options={"init": GMM(weights=[0.5, 0.5], means=[0, 4], sigmas=[1, 1])})
+
+
+def test_fit_ple_options_per_method():
+    # scipy.optimize.minimize's pattern: each method reads its own `options`; an option of
+    # the other method or an unknown name is refused by name
+    x = GMM(weights=[0.5, 0.5], means=[0.0, 4.0], sigmas=[1.0, 1.0]).sample(30, rng=0)
+    with pytest.raises(ValueError, match="`epochs` is an option of method='hypernetwork', "
+                                         "not of method='bootstrap'"):
+        GMM.fit_ple(x, options={"epochs": 5})
+    with pytest.raises(ValueError, match="`n_iter` is an option of method='bootstrap', "
+                                         "not of method='hypernetwork'"):
+        GMM.fit_ple(x, method="hypernetwork", options={"n_iter": 5})
+    with pytest.raises(ValueError, match="unknown option 'iters' of method='bootstrap'"):
+        GMM.fit_ple(x, options={"iters": 5})
+    with pytest.raises(TypeError, match="`options` must be a mapping"):
+        GMM.fit_ple(x, options=[("n_iter", 5)])
+    with pytest.raises(TypeError, match="unexpected keyword argument 'iters'"):
+        GMM.fit_ple(x, iters=5)
+    with pytest.raises(TypeError, match="`n_iter` both as a keyword and in `options`"):
+        GMM.fit_ple(x, n_iter=5, options={"n_iter": 5})
+    with pytest.raises(TypeError, match="got both `penalty` and `lam`"):
+        GMM.fit_ple(x, method="hypernetwork", lam=0.1, options={"penalty": 0.1})
+    import inspect
+
+    params = inspect.signature(GMM.fit_ple).parameters
+    assert list(params)[:7] == ["x", "n_components", "method", "m", "rng", "var_floor",
+                                "options"]
+
+
+def test_fit_ple_former_keywords_warn_and_give_the_same_fit():
+    # the keywords before `options` work for one release, with a DeprecationWarning that
+    # spells the new call; the numbers are bit for bit those of `options`
+    x = GMM(weights=[0.6, 0.4], means=[0.0, 3.0], sigmas=[1.0, 1.0]).sample(30, rng=2)
+    opts = {"n_iter": 3, "average": 2, "step": 0.5, "init": "kmeans++"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        new = GMM.fit_ple(x, m=6, rng=1, options=opts)
+        with pytest.warns(DeprecationWarning, match=r"as keywords is deprecated.*"
+                                                    r"options=\{'n_iter': \.\.\., "):
+            old = GMM.fit_ple(x, m=6, rng=1, **opts)
+    for a, b in zip(new.params, old.params):
+        assert np.array_equal(a, b)
+    assert np.array_equal(new.info["path"], old.info["path"])
+    # as before, a keyword of the other method is accepted at its default only
+    with pytest.warns(DeprecationWarning):
+        with pytest.raises(ValueError, match="`epochs` applies to method='hypernetwork' only"):
+            GMM.fit_ple(x, epochs=5)
+        with pytest.raises(ValueError, match="`n_iter` applies to method='bootstrap' only"):
+            GMM.fit_ple(x, method="hypernetwork", n_iter=5)
+    # the refit repeats the options (no deprecated keywords, no warning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        again = new.refit.func(x, rng=1)
+    for a, b in zip(new.params, again.params):
+        assert np.array_equal(a, b)
 
 
 def test_fit_ple_shapes_validity_determinism():
     truth = GMM(weights=[0.7, 0.3], means=[0.0, 5.0], sigmas=[1.0, 1.0])
     x = truth.sample(40, rng=1, sample_shape=(2, 3))
-    kw = dict(m=10, n_iter=4, average=2)
+    kw = dict(m=10, options={"n_iter": 4, "average": 2})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         a = GMM.fit_ple(x, rng=4, **kw)
@@ -440,7 +496,7 @@ def test_fit_ple_single_component_matches_gaussian_ple():
     # against the exact s / c4(n) of Gaussian.fit_ple. They differ by the Monte Carlo error
     # of mean_h sd(z_h), about mc_se; 5 * mc_se is a false-alarm rate below 1e-6.
     x = Gaussian(mu=1.0, sigma=2.0).sample(12, rng=7, sample_shape=(5,))
-    res = GMM.fit_ple(x, n_components=1, m=400, n_iter=2, average=1, rng=3)
+    res = GMM.fit_ple(x, n_components=1, m=400, rng=3, options={"n_iter": 2, "average": 1})
     ref = Gaussian.fit_ple(x)
     se = res.info["mc_se"]
     assert np.all(np.abs(res.params.sigmas[:, 0] - ref.params.sigma) < 5 * se.sigmas[:, 0])
@@ -459,7 +515,7 @@ def test_ple_reduces_sigma_bias_well_separated():
     mle = GMM.fit_mle(x)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        ple = GMM.fit_ple(x, m=40, n_iter=6, average=3, rng=12)
+        ple = GMM.fit_ple(x, m=40, rng=12, options={"n_iter": 6, "average": 3})
     for j in range(2):
         s_mle, s_ple = mle.params.sigmas[:, j], ple.params.sigmas[:, j]
         se_mle = s_mle.std(ddof=1) / np.sqrt(400)
@@ -479,7 +535,7 @@ def minority_weights_n30():
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", DegenerateDataWarning)
         w_mle = GMM.fit_mle(x).params.weights[:, 1]
-        w_ple = GMM.fit_ple(x, m=20, n_iter=12, average=6, rng=7).params.weights[:, 1]
+        w_ple = GMM.fit_ple(x, m=20, rng=7, options={"n_iter": 12, "average": 6}).params.weights[:, 1]
     return w_mle, w_ple
 
 
@@ -513,7 +569,7 @@ def test_fit_ple_warns_when_unsolved():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DegenerateDataWarning)
         with pytest.warns(ConvergenceWarning, match="was not solved"):
-            res = GMM.fit_ple(x, m=10, n_iter=4, average=2, rng=0)
+            res = GMM.fit_ple(x, m=10, rng=0, options={"n_iter": 4, "average": 2})
     assert not np.all(res.info["converged"])
     assert all(np.isfinite(v).all() for v in res.params)
 
@@ -606,7 +662,7 @@ def test_accelerated_em_is_quiet_on_a_zero_weight_start():
 def test_squarem_extrapolation_stays_valid():
     # An extrapolation that overflows falls back to the last EM point; a large finite one is
     # mapped back to valid parameters (weights on the simplex, variances on or above the floor).
-    from ple_stats._gmm import _squarem_point
+    from ple_stats._gmm_em import _squarem_point
 
     p0 = (np.array([[0.5, 0.5]]), np.array([[-1.0, 1.0]]), np.array([[1.0, 1.0]]))
     p1 = (np.array([[0.6, 0.4]]), np.array([[-1.1, 1.2]]), np.array([[0.9, 1.1]]))
@@ -619,7 +675,7 @@ def test_squarem_extrapolation_stays_valid():
     np.testing.assert_allclose(w.sum(axis=-1), 1.0)
     assert np.all(w > 0) and np.all(var >= 1e-6)
     # finite but absurd (means ~1e100 data standard deviations away): back to p2, no warning
-    from ple_stats._gmm import _em_map
+    from ple_stats._gmm_em import _em_map
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -669,7 +725,7 @@ def test_em_does_not_stop_at_the_symmetric_saddle_on_tied_data(seed):
 
 
 def test_quantile_start_unchanged_on_untied_data_and_distinct_on_tied_data():
-    from ple_stats._gmm import _quantile_means
+    from ple_stats._gmm_em import _quantile_means
 
     x = GMM(weights=[0.8, 0.2], means=[0.0, 2.0], sigmas=[1.0, 1.0]).sample(30, rng=0,
                                                                             sample_shape=(4,))
@@ -688,7 +744,7 @@ def test_fit_ending_on_a_saddle_is_restarted(monkeypatch):
     # The guard behind the start: with the old quantile rule (coincident means on these
     # data) EM ends on the saddle, and the k-means++ restart with a fixed seed finds the
     # maximum; batched and one-by-one fits agree (the restart is per data set).
-    import ple_stats._gmm as gmm_module
+    import ple_stats._gmm_em as gmm_module
 
     def tied_quantiles(x, K):
         return np.quantile(x, (np.arange(K) + 0.5) / K, axis=-1).T.reshape(x.shape[0], K)
@@ -710,7 +766,8 @@ def test_fit_ending_on_a_saddle_is_restarted(monkeypatch):
 def test_fewer_distinct_values_than_components_warns():
     x = np.array([0.0] * 7 + [1.0] * 3)
     for fit in (lambda: GMM.fit_mle(x, n_components=3),
-                lambda: GMM.fit_ple(x, n_components=3, m=5, n_iter=2, average=1, rng=0)):
+                lambda: GMM.fit_ple(x, n_components=3, m=5, rng=0,
+                                      options={"n_iter": 2, "average": 1})):
         with warnings.catch_warnings(record=True) as record:
             warnings.simplefilter("always")
             fit()

@@ -59,9 +59,13 @@ def test_fit_mle(name, accelerate, init):
 
 
 @pytest.mark.parametrize("name", ["x1", "x3", "xb"])
-def test_fit_ple_bootstrap(name):
+@pytest.mark.parametrize("form", ["options", "former keywords"])
+def test_fit_ple_bootstrap(name, form):
     x, K = _data()[name]
-    r = GMM.fit_ple(x, K, method="bootstrap", m=8, n_iter=4, average=2, rng=0)
+    if form == "options":
+        r = GMM.fit_ple(x, K, method="bootstrap", m=8, rng=0, options={"n_iter": 4, "average": 2})
+    else:  # the interface the numbers were pinned with (deprecated, one release)
+        r = GMM.fit_ple(x, K, method="bootstrap", m=8, n_iter=4, average=2, rng=0)
     _check(f"ple_{name}", [*r.params, *r.info["mle"], *r.info["residual"], *r.info["mc_se"],
                            r.info["path"]])
 
@@ -93,7 +97,7 @@ def test_sample_logpdf_cdf_nll():
 def test_fit_ple_hypernetwork():
     pytest.importorskip("torch")
     xh = TRUTH.sample(30, rng=7, sample_shape=(2,))
-    r = GMM.fit_ple(xh, method="hypernetwork", epochs=10, m=2, rng=0)
+    r = GMM.fit_ple(xh, method="hypernetwork", m=2, rng=0, options={"epochs": 10})
     _check("hyper", [*r.params, np.asarray(r.info["loss"])], exact=False)
 
 
