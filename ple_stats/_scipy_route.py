@@ -382,6 +382,21 @@ def _check_support(spec, fixed, free, x):
 # --------------------------------------------------------------------------- observed fit
 
 
+def _fast_starts(spec, fixed, free, x):
+    """Starts from the exact batched MLE of :mod:`ple_stats._scipy_fast` where one is
+    registered and finite for every data set (else None: scipy's fit gives them)."""
+    from ._scipy_fast import fast_mle
+
+    fn = fast_mle(spec, free)
+    if fn is None:
+        return None
+    values, _, _ = fn(x, {name: float(value) for name, value in fixed.items()},
+                      np.full((x.shape[0], len(free)), np.nan))
+    if not np.all(np.isfinite(values)):
+        return None
+    return {name: values[:, j] for j, name in enumerate(free)}
+
+
 def _observed_fit(spec, fixed, free, x, fit_kwds):
     """T on the observed data: a start (scipy's fit, or a grid) polished by the batched MLE.
 
@@ -391,10 +406,14 @@ def _observed_fit(spec, fixed, free, x, fit_kwds):
     size, n = x.shape
     starts = {name: np.full(size, value, dtype=float) for name, value in fixed.items()}
     if spec.kind == "continuous":
-        fits = np.array([_scipy_fit(spec, row, fit_kwds) for row in x])
-        for i, name in enumerate(spec.names):
-            if name not in fixed:
-                starts[name] = fits[:, i]
+        fast = _fast_starts(spec, fixed, free, x)
+        if fast is not None:  # the exact batched MLE needs no start: skip scipy's fit loop
+            starts.update(fast)
+        else:
+            fits = np.array([_scipy_fit(spec, row, fit_kwds) for row in x])
+            for i, name in enumerate(spec.names):
+                if name not in fixed:
+                    starts[name] = fits[:, i]
     else:
         starts.update(_grid_start(spec, fixed, free, x))
     bad = ~np.all(np.isfinite(np.stack([starts[name] for name in free], axis=-1)), axis=-1)
