@@ -54,6 +54,7 @@ def _check_halved(result):
     assert result["converged"] > 0.95
 
 
+@pytest.mark.slow
 def test_logistic_bias_is_at_least_halved():
     # n = 60, 4 coefficients, ~30% events; R = 200 data sets, m = 50 (seed 1). Measured:
     # summed |bias| MLE 0.54 (s.e. of each coefficient's bias ~0.03), PLE 0.11; a
@@ -79,6 +80,7 @@ def test_poisson_bias_is_at_least_halved():
     _check_halved(result)
 
 
+@pytest.mark.slow
 def test_gamma_bias_including_the_dispersion_is_at_least_halved():
     # GLM Gamma (log link), shape 2 (scale 0.5), n = 20; R = 300, m = 50 (seed 3).
     # Measured: the MLE of the scale is biased by -0.07 +- 0.008 (the (n - p)/n
@@ -96,6 +98,7 @@ def test_gamma_bias_including_the_dispersion_is_at_least_halved():
     assert abs(b_ple[-1]) < 3 * se_ple[-1]  # the scale: unbiased within 3 s.e. (p 0.003)
 
 
+@pytest.mark.slow
 def test_negative_binomial_alpha_bias_is_at_least_halved():
     # NB2 (alpha 0.5), n = 50; R = 200, m = 50 (seed 4). Measured: MLE summed |bias|
     # 0.108, alpha -0.068 +- 0.017; PLE 0.012, alpha 0.001 +- 0.019. (At n = 30 the MLE
