@@ -78,7 +78,7 @@ def bootstrap_ple(x):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ps.ConvergenceWarning)
         warnings.simplefilter("ignore", ps.DegenerateDataWarning)
-        return ps.GMM.fit_ple(x, m=20, n_iter=12, average=6, rng=0)
+        return ps.GMM.fit_ple(x, m=20, rng=0, options={"n_iter": 12, "average": 6})
 
 
 class TimePLE:

@@ -227,6 +227,8 @@ def _run_gmm_chunk(spec: _Spec, runs: int, rng) -> dict:
     alive = np.ones(runs, dtype=bool)
     collapsed = np.full(runs, -1)
 
+    ple_kwargs = _ple_keywords(fit_kwargs)
+
     def fit(x, rng):
         with warnings.catch_warnings():  # counted below instead
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -234,7 +236,7 @@ def _run_gmm_chunk(spec: _Spec, runs: int, rng) -> dict:
             if estimator == "mle":
                 res = GMM.fit_mle(x, K, **fit_kwargs)
             else:
-                res = GMM.fit_ple(x, K, rng=rng, **fit_kwargs)
+                res = GMM.fit_ple(x, K, rng=rng, **ple_kwargs)
         fits.append(res)
         return np.concatenate([np.array(v).reshape(x.shape[0], K) for v in res.params], axis=-1)
 
@@ -256,3 +258,24 @@ def _run_gmm_chunk(spec: _Spec, runs: int, rng) -> dict:
                 flags["ple_not_solved"] += int(np.count_nonzero(~res.info["converged"]))
     out[:, :, -1] = collapsed[:, None]
     return {"trajectories": out, "flags": np.array([flags[k] for k in _FLAGS])}
+
+
+def _ple_keywords(fit_kwargs):
+    """``fit_kwargs`` for ``GMM.fit_ple``: the options of its method (``n_iter``,
+    ``epochs``, ...) may be given flat, as for every estimator of the simulators; they go
+    into ``options``. Other keys (``method``, ``m``, ``var_floor``, ``options``, former
+    names) pass through."""
+    from ._gmm_ple import OPTIONS
+
+    kwargs = dict(fit_kwargs)
+    own = OPTIONS.get(kwargs.get("method", "bootstrap"), {})
+    flat = {key: kwargs.pop(key) for key in list(kwargs) if key in own}
+    if flat:
+        options = dict(kwargs.pop("options", None) or {})
+        for key, value in flat.items():
+            if key in options:
+                raise TypeError(f"`fit_kwargs` gives `{key}` both flat and in `options`.")
+            options[key] = value
+        kwargs["options"] = options
+    return kwargs
+

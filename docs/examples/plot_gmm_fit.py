@@ -26,7 +26,7 @@ from ple_stats import GMM, ConvergenceWarning, DegenerateDataWarning
 
 truth = GMM(weights=[0.8, 0.2], means=[0.0, 2.0], sigmas=[1.0, 1.0])
 n = 50
-ple_settings = dict(m=20, n_iter=8, average=4)
+ple_settings = dict(m=20, options={"n_iter": 8, "average": 4})
 
 
 def quietly(fit, *args, **kwargs):

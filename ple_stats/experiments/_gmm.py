@@ -54,12 +54,15 @@ def _cell(w, n, settings, seed):
         warnings.simplefilter("ignore", DegenerateDataWarning)
         mle = GMM.fit_mle(x, **em)  # the same EM as the bootstrap PLE's T
         if method == "bootstrap":
-            ple = GMM.fit_ple(x, m=settings["m"], n_iter=settings["n_iter"],
-                              average=settings["average"], rng=rng, **em)
+            ple = GMM.fit_ple(x, m=settings["m"], rng=rng, var_floor=em["var_floor"],
+                              options={"n_iter": settings["n_iter"],
+                                       "average": settings["average"],
+                                       **{k: em[k] for k in ("tol", "max_iter", "accelerate")}})
         else:
             ple = GMM.fit_ple(x, method="hypernetwork", m=settings["hyper_m"],
-                              penalty=settings["lam"], epochs=settings["epochs"],
-                              lr=settings["lr"], var_floor=settings["var_floor"], rng=rng)
+                              var_floor=settings["var_floor"], rng=rng,
+                              options={"penalty": settings["lam"], "epochs": settings["epochs"],
+                                       "lr": settings["lr"]})
     kl_mle = np.asarray(kl_divergence(mle.dist, truth))
     kl_ple = np.asarray(kl_divergence(ple.dist, truth))
     cell = {
