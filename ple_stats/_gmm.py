@@ -19,7 +19,7 @@ from ._distribution import DistributionBase
 from ._gmm_em import (_check_fit_data, _describe_em, _em_kwargs, _em_settings, _fit_em,
                       _ordered, _quantile_means, _warn_em, _warn_unidentifiable)
 from ._result import FitResult, Refit
-from ._validation import POSITIVE, REAL, SIMPLEX, Constraint, as_data, as_int
+from ._validation import POSITIVE, REAL, SIMPLEX, Constraint, as_data, as_int, check_rng
 
 __all__ = ["GMM"]
 
@@ -301,6 +301,7 @@ class GMM(DistributionBase):
         K = as_int(n_components, "n_components", minimum=1)
         x = as_data(x)
         settings = _em_settings(tol, max_iter, var_floor, init, accelerate)
+        check_rng(rng)  # validated at the boundary even where init="quantile" ignores it
         _check_fit_data(x, K)
         _warn_unidentifiable(x, K, stacklevel=2)
         batch, n = x.shape[:-1], x.shape[-1]

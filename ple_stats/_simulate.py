@@ -511,10 +511,8 @@ def simulate(dist, n, generations=100, runs=1000, *, estimator="ple", fixed=None
         the data: that loop draws ``n`` points of dimension ``d`` per run and
         generation (keeping the pool under ``"accumulate"``) and fits all runs
         of a chunk in one batched ``fit_ple`` call, as for the scalar
-        families. It costs a data-driven fit per generation: 0.47 s against
-        0.003 s for 100 runs of 20 generations at ``d = 3, n = 20, m = 100``
-        (2.8 s accumulating; the penalised PLE about 2.5 s per generation; see
-        the collapse-lab page of the user guide), and its
+        families. It costs a data-driven fit per generation (measured on the
+        collapse-lab page of the user guide), and its
         ``collapsed`` records refused (degenerate) data, as for the scalar
         families, instead of a singular fitted covariance.
         :meth:`SimulationResult.collapse_summary` gives the mean error, trace

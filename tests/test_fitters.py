@@ -133,16 +133,11 @@ def test_m_of_wrong_type_raises(fitter, m):
         fitter(fitter.sample((), 0), m=m)
 
 
-# GMM.fit_mle with the default init="quantile" draws nothing and does not look at `rng`;
-# every other fitter validates it at the boundary even where it is unused.
-_RNG_UNCHECKED = {"GMM.fit_mle": "GMM.fit_mle does not validate an unused `rng`"}
-
-
 @pytest.mark.parametrize("rng, error", [("seed", TypeError), (np.random.RandomState(0), TypeError),
                                         (-1, ValueError)], ids=["str", "RandomState", "negative"])
-@pytest.mark.parametrize("fitter", [
-    pytest.param(f, marks=pytest.mark.xfail(reason=_RNG_UNCHECKED[f.name], strict=True))
-    if f.name in _RNG_UNCHECKED else f for f in WITH_RNG], ids=fitter_id)
+# Every fitter validates `rng` at the boundary, even where it is unused (GMM.fit_mle with
+# init="quantile" draws nothing).
+@pytest.mark.parametrize("fitter", WITH_RNG, ids=fitter_id)
 def test_bad_rng_raises(fitter, rng, error):
     with pytest.raises(error, match="`rng`"):
         fitter(fitter.sample((), 0), rng=rng)

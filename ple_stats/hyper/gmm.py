@@ -146,10 +146,10 @@ def fit_gmm_hypernetwork(x, seed_values, *, K=2, penalty=0.1, m=1, epochs=500, l
     with a ``DeprecationWarning``).
 
     Training runs with ``torch.set_num_threads(num_threads)`` (default 1),
-    restored afterwards (``None``: leave it alone). The tensors are tiny
-    ((B, n, 8)); measured on a shared 2-core machine, two intra-op threads made
-    200 epochs of two data sets 40 to 50 times slower (11 to 21 s against
-    0.3 to 0.4 s). Changing the count is process-wide while the fit runs.
+    restored afterwards (``None``: leave it alone): the tensors are tiny
+    ((B, n, 8)), and more intra-op threads only add synchronisation (measured
+    in ``benchmarks/README.md``). Changing the count is process-wide while the
+    fit runs.
 
     Returns a dict of numpy arrays: ``weights``, ``means``, ``sigmas`` (B, K), in
     the data's coordinates and ordered by mean; ``loss``, ``nll``, ``penalty`` (B,)
