@@ -11,8 +11,12 @@ import ple_stats
 from ple_stats import SimulationResult, Uniform
 from ple_stats.cli import main
 
-matplotlib = pytest.importorskip("matplotlib")
-matplotlib.use("Agg")
+try:  # the reproductions write figures; the usage errors and the demo do not
+    import matplotlib  # noqa: F401
+    HAS_MATPLOTLIB = True
+except ImportError:
+    HAS_MATPLOTLIB = False
+needs_matplotlib = pytest.mark.skipif(not HAS_MATPLOTLIB, reason="writes figures: needs matplotlib")
 
 QUICK_GENERATIONS, QUICK_RUNS = 15, 50  # what --quick means (see reproduce_madness)
 FAMILIES = ("Uniform", "Gaussian", "Laplace", "Geometric", "Exponential", "Pareto")
@@ -32,6 +36,7 @@ def _forbid_simulation(monkeypatch):
     monkeypatch.setattr("ple_stats.experiments._madness.simulate", boom)
 
 
+@needs_matplotlib
 @pytest.mark.slow
 def test_reproduce_madness_quick_writes_everything_and_reuses_its_cache(tmp_path, capsys,
                                                                          monkeypatch):
@@ -81,6 +86,7 @@ def test_reproduce_madness_quick_writes_everything_and_reuses_its_cache(tmp_path
     assert (out / "madness.csv").read_text() == before
 
 
+@needs_matplotlib
 def test_reproduce_gaussian_std_quick_writes_everything_and_reuses_its_cache(
         tmp_path, capsys, monkeypatch):
     out = tmp_path / "gstd"
@@ -115,6 +121,7 @@ def test_reproduce_gaussian_std_quick_writes_everything_and_reuses_its_cache(
     assert (out / "gaussian_std.csv").read_text() == before
 
 
+@needs_matplotlib
 def test_changing_the_seed_does_not_reuse_stale_cached_data(tmp_path):
     # The cache under out/data must be keyed by everything that determines the
     # simulation. A rerun into the same directory with another --seed must not
@@ -352,6 +359,7 @@ def test_explicit_options_are_passed_with_quick_and_others_left_to_the_defaults(
     assert calls == [("madness", out, {})]  # nothing given: every default is the function's
 
 
+@needs_matplotlib
 def test_explicit_options_win_over_quick_in_madness_and_gaussian_std(tmp_path):
     # Before: quick clamped generations to 15 (and gaussian-std's runs to 50) even when given.
     out = tmp_path / "m"
@@ -371,6 +379,7 @@ def test_explicit_options_win_over_quick_in_madness_and_gaussian_std(tmp_path):
     assert settings["runs"] == 60 and settings["generations"] == 16
 
 
+@needs_matplotlib
 def test_explicit_options_win_over_quick_in_gmm(tmp_path):
     # Before: --quick replaced --runs (the data sets per cell) and --m by its own 8 and 8.
     out = tmp_path / "gmm"
@@ -386,6 +395,7 @@ class _Stop(Exception):
     """Raised by the stand-in executor, once the work units are known."""
 
 
+@needs_matplotlib
 @pytest.mark.parametrize("name", ["fairness", "deep-madness"])
 def test_explicit_options_win_over_quick_in_the_torch_reproductions(tmp_path, monkeypatch,
                                                                     name):
