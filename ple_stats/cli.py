@@ -66,6 +66,12 @@ _REPRODUCTIONS = {
     "deep-madness": ("reproduce_deep_madness", "Figure 2 analogue (needs torch)"),
     "gaussian-sweep": ("reproduce_gaussian_sweep",
                        "multivariate Gaussian collapse, replace vs accumulate"),
+    "deep-ablation": ("reproduce_deep_ablation",
+                      "is the PLE penalty what delays a Hyper-VAE's collapse? A paired, "
+                      "Holm-corrected ablation over lambda, m, detach and the penalty form "
+                      "(needs torch and statsmodels; the default grid takes about 50 min and "
+                      "at most 90 min on 2 CPU cores with --n-jobs 2; --quick: under a "
+                      "minute)"),
 }
 _EVERY = tuple(_REPRODUCTIONS)
 _TORCH = ("fairness", "deep-madness")
@@ -84,8 +90,10 @@ def _at_least(minimum):
 
 
 def _check_runs(value, name, keyword):
-    # gmm, gaussian-sweep: a standard error over seeds needs two of them
-    return _at_least(2 if name in ("gmm", "gaussian-sweep") else 1)(value, name, keyword)
+    # gmm, gaussian-sweep: a standard error over seeds needs two of them (deep-ablation: the
+    # spread of the paired differences)
+    return _at_least(2 if name in ("gmm", "gaussian-sweep", "deep-ablation") else 1)(
+        value, name, keyword)
 
 
 def _check_distinct(values, name, keyword):
@@ -118,6 +126,15 @@ def _check_ratios(values, name, keyword):
             return f"must be imbalance ratios >= 1 (majority : minority); got {r:g}."
     if len(set(values)) != len(values):
         return f"must not repeat; got {' '.join(f'{r:g}' for r in values)}."
+    return None
+
+
+def _check_lambdas(values, name, keyword):
+    for v in values:
+        if not (math.isfinite(v) and v > 0):
+            return f"must be positive penalty weights; got {v:g}."
+    if len(set(values)) != len(values):
+        return f"must not repeat; got {' '.join(f'{v:g}' for v in values)}."
     return None
 
 
@@ -163,13 +180,15 @@ _OPTIONS = (
             {"metavar": "DIR"}),
     _Option("--runs", "madness, gaussian-std: runs per simulation (default: the paper's); "
                       "gmm: data sets per cell; fairness, deep-madness: training seeds; "
-                      "gaussian-sweep: seeds per cell",
+                      "gaussian-sweep: seeds per cell; deep-ablation: seeds per cell "
+                      "(default 30, at least 2)",
             {"madness": "runs", "gaussian-std": "runs", "gmm": "seeds", "fairness": "seeds",
-             "deep-madness": "seeds", "gaussian-sweep": "seeds"},
+             "deep-madness": "seeds", "gaussian-sweep": "seeds", "deep-ablation": "seeds"},
             {"type": int, "metavar": "N"}, _check_runs),
-    _Option("--generations", "generations (default 100; deep-madness: 5)",
+    _Option("--generations", "generations (default 100; deep-madness: 5; deep-ablation: 3)",
             {"madness": "generations", "gaussian-std": "generations",
-             "deep-madness": "generations", "gaussian-sweep": "generations"},
+             "deep-madness": "generations", "gaussian-sweep": "generations",
+             "deep-ablation": "generations"},
             {"type": int, "metavar": "G"}, _at_least(1)),
     _Option("--dims", "dimensions d (default 1 3 10 31 100)", {"gaussian-sweep": "dims"},
             {"type": int, "nargs": "+", "metavar": "D"}, _check_sizes, tuple),
@@ -192,7 +211,12 @@ _OPTIONS = (
     _Option("--ratios", "imbalance ratios, each >= 1 (default 2 5 10 20)",
             {"fairness": "ratios"}, {"type": float, "nargs": "+", "metavar": "R"},
             _check_ratios, tuple),
-    _Option("--steps", "optimiser steps per training", {k: "steps" for k in _TORCH},
+    _Option("--lambdas", "the penalty weights of the lambda sweep, besides 0 and the large "
+                         "one (default 0.1 1 10)",
+            {"deep-ablation": "lambdas"}, {"type": float, "nargs": "+", "metavar": "L"},
+            _check_lambdas, tuple),
+    _Option("--steps", "optimiser steps per training",
+            {**{k: "steps" for k in _TORCH}, "deep-ablation": "steps"},
             {"type": int, "metavar": "S"}, _at_least(1)),
     _Option("--models", "the models, among vae, hyper-vae and hyper-vae-mle (the Hyper-VAE "
                         "with lambda = 0, the ablation); default vae hyper-vae",
@@ -201,7 +225,8 @@ _OPTIONS = (
              "metavar": "MODEL"},
             _check_models, tuple),
     _Option("--device", "torch device (default: cuda if available, else cpu)",
-            {k: "device" for k in _TORCH}, {"metavar": "DEVICE"}),
+            {**{k: "device" for k in _TORCH}, "deep-ablation": "device"},
+            {"metavar": "DEVICE"}),
     _Option("--quick", "a small version that runs in seconds; it changes only the defaults "
                        "of the options not given", _every("quick"), {"action": "store_true"}),
     _Option("--n-jobs", "worker processes (default 1; -1: all cores)", _every("n_jobs"),
@@ -265,7 +290,12 @@ def _reproduce(args):
 
     from . import experiments
 
-    paths = getattr(experiments, _REPRODUCTIONS[name][0])(out, **kwargs)
+    function = getattr(experiments, _REPRODUCTIONS[name][0], None)
+    if function is None:  # not exported by ple_stats.experiments: its own module
+        from .experiments import _deep_ablation
+
+        function = getattr(_deep_ablation, _REPRODUCTIONS[name][0])
+    paths = function(out, **kwargs)
     for key, value in paths.items():
         for path in value if isinstance(value, list) else [value]:
             print(f"wrote {path}")
