@@ -30,7 +30,6 @@ Run ``python -m benchmarks bench_regression``.
 
 from __future__ import annotations
 
-import time
 import warnings
 
 import numpy as np
@@ -174,26 +173,16 @@ class TimeRegressionLoop:
 # plain script ----------------------------------------------------------------------
 
 
-def _timed(func, repeat=3):
-    best = float("inf")
-    out = None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = func()
-        best = min(best, time.perf_counter() - start)
-    return best, out
-
-
 def main():
-    from ._timing import print_table
+    from ._timing import best_time_and_result, print_table
 
     rows = []
     for name in CASES:
         X, y = _data(name)
-        t_fits, _ = _timed(lambda: _quiet(lambda: plain_fits(name, X, y)))
-        t_ple, res = _timed(lambda: _quiet(lambda: ple_stats.fit_ple(_model(name, y, X), m=M,
+        t_fits, _ = best_time_and_result(lambda: _quiet(lambda: plain_fits(name, X, y)))
+        t_ple, res = best_time_and_result(lambda: _quiet(lambda: ple_stats.fit_ple(_model(name, y, X), m=M,
                                                                      rng=0)))
-        t_loop, (theta, fits, iters, loop_converged) = _timed(
+        t_loop, (theta, fits, iters, loop_converged) = best_time_and_result(
             lambda: _quiet(lambda: loop_ple(name, X, y)), repeat=1)
         gap = np.max(np.abs(res.params.to_numpy() - theta[:len(res.params)])
                      / res.mc_se.to_numpy()[:len(res.params)])

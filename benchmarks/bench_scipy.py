@@ -15,7 +15,6 @@ data sets of the second table, 1,000 by default; ``BENCH_SCIPY_CASES`` a
 from __future__ import annotations
 
 import os
-import time
 import tracemalloc
 import warnings
 
@@ -93,25 +92,15 @@ class TimeScipyPLEBatch:
         _quiet(lambda: ple_stats.fit_ple(self.dist, self.x, m=M, rng=1, **self.kwds))
 
 
-def _timed(func, repeat=3):
-    best = float("inf")
-    out = None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = func()
-        best = min(best, time.perf_counter() - start)
-    return best, out
-
-
 def main():
-    from ._timing import print_table
+    from ._timing import best_time_and_result, print_table
 
     cases = {name: case for name, case in CASES.items() if not ONLY or name in ONLY}
     rows = []
     for name, (dist, _, kwds, n) in cases.items():
         x = _data(name)
-        t_fit, _ = _timed(lambda: _quiet(lambda: dist.fit(x, **kwds)), repeat=5)
-        t_ple, res = _timed(lambda: _quiet(lambda: ple_stats.fit_ple(dist, x, m=M, rng=1,
+        t_fit, _ = best_time_and_result(lambda: _quiet(lambda: dist.fit(x, **kwds)), repeat=5)
+        t_ple, res = best_time_and_result(lambda: _quiet(lambda: ple_stats.fit_ple(dist, x, m=M, rng=1,
                                                                      **kwds)))
         status = ("converged" if res.info["converged"] else
                   "undefined" if res.info["binding_undefined"] else "not converged")
@@ -125,9 +114,9 @@ def main():
         if name in BATCH_SKIP:
             continue
         x = _data(name, R)
-        t_loop, _ = _timed(lambda: _quiet(lambda: [dist.fit(row, **kwds) for row in x]),
+        t_loop, _ = best_time_and_result(lambda: _quiet(lambda: [dist.fit(row, **kwds) for row in x]),
                            repeat=1)
-        t_ple, res = _timed(lambda: _quiet(lambda: ple_stats.fit_ple(dist, x, m=M, rng=1,
+        t_ple, res = best_time_and_result(lambda: _quiet(lambda: ple_stats.fit_ple(dist, x, m=M, rng=1,
                                                                      **kwds)), repeat=1)
         # peak memory in a second call: tracemalloc slows allocation-heavy code several
         # times over, so it must not run while the time is taken
