@@ -109,17 +109,8 @@ def _run_chunk(spec: _Spec, runs: int, seed) -> np.ndarray:
     theta = traj[:, 0, :k].copy()
     for t in range(1, spec.generations + 1):
         model = family._from_trusted([theta[:, j] for j in range(k)])
-        if spec.mode == "replace":
-            x = model._sample_values(spec.n, rng)
-        elif spec.mode == "fresh":
-            parts = [truth._sample_values(n_real, rng)] if n_real else []
-            if spec.n - n_real:
-                parts.append(model._sample_values(spec.n - n_real, rng))
-            x = np.concatenate(parts, axis=-1)
-        else:  # accumulate: keep all data seen so far
-            new = model._sample_values(spec.n, rng)
-            pool = new if pool is None else np.concatenate([pool, new], axis=-1)
-            x = pool
+        x, pool = _generation_data(spec, model, truth, n_real, pool,
+                                   lambda dist, size: dist._sample_values(size, rng), axis=-1)
         finite = np.isfinite(x).all(axis=-1)
         if not finite.all():
             newly = alive & ~finite
@@ -343,17 +334,8 @@ def _run_event_data_chunk(spec: _Spec, runs: int, seed) -> np.ndarray:
     theta = traj[:, 0, :k].copy()
     for t in range(1, spec.generations + 1):
         model = family._from_trusted(mean, cov, factor)
-        if spec.mode == "replace":
-            x = model.sample(spec.n, rng)
-        elif spec.mode == "fresh":
-            parts = [truth.sample(n_real, rng)] if n_real else []
-            if spec.n - n_real:
-                parts.append(model.sample(spec.n - n_real, rng))
-            x = np.concatenate(parts, axis=-2)
-        else:  # accumulate: keep all data seen so far
-            new = model.sample(spec.n, rng)
-            pool = new if pool is None else np.concatenate([pool, new], axis=-2)
-            x = pool
+        x, pool = _generation_data(spec, model, truth, n_real, pool,
+                                   lambda dist, size: dist.sample(size, rng), axis=-2)
         finite = np.isfinite(x).all(axis=(-2, -1))
         if not finite.all():
             newly = alive & ~finite
@@ -712,3 +694,21 @@ def _child_seeds(rng, count, need_reproducible):
     fresh = np.random.SeedSequence(root.entropy, spawn_key=root.spawn_key,
                                    pool_size=root.pool_size)
     return fresh.spawn(count)
+
+
+def _generation_data(spec, model, truth, n_real, pool, draw, axis):
+    """One generation's training data by ``spec.mode``: ``n`` draws of the current fit
+    (replace), ``n_real`` of the truth then the rest of the fit (fresh), or the pool of
+    all draws so far (accumulate); ``draw(dist, size)`` samples, observations along
+    ``axis``. Returns ``(x, pool)``."""
+    if spec.mode == "replace":
+        return draw(model, spec.n), pool
+    if spec.mode == "fresh":
+        parts = [draw(truth, n_real)] if n_real else []
+        if spec.n - n_real:
+            parts.append(draw(model, spec.n - n_real))
+        return np.concatenate(parts, axis=axis), pool
+    new = draw(model, spec.n)  # accumulate: keep all data seen so far
+    pool = new if pool is None else np.concatenate([pool, new], axis=axis)
+    return pool, pool
+
