@@ -215,6 +215,10 @@ _OPTIONS = (
                          "one (default 0.1 1 10)",
             {"deep-ablation": "lambdas"}, {"type": float, "nargs": "+", "metavar": "L"},
             _check_lambdas, tuple),
+    _Option("--fairness-ratio", "also run the fairness part (R_fair of digits 3 vs 6) at this "
+                                "imbalance ratio, >= 1 (default: not run)",
+            {"deep-ablation": "fairness_ratio"}, {"type": float, "metavar": "R"},
+            lambda v, n, k: _check_ratios([v], n, k)),
     _Option("--steps", "optimiser steps per training",
             {**{k: "steps" for k in _TORCH}, "deep-ablation": "steps"},
             {"type": int, "metavar": "S"}, _at_least(1)),

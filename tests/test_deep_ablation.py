@@ -169,7 +169,7 @@ def test_the_primary_outcome_is_the_mean_fid_over_generations():
 
 # --------------------------------------------------------------------------- the run
 
-TINY = {"seeds": 2, "generations": 1, "lambdas": (1.0,), "n_images": 80, "steps": 2,
+TINY = {"seeds": 2, "generations": 1, "lambdas": (), "n_images": 80, "steps": 2,
         "batch_size": 16, "n_generated": 40, "quick": True, "progress": False}
 
 
@@ -192,7 +192,8 @@ def test_a_rerun_reuses_the_cache_and_more_seeds_train_only_the_new_ones(tmp_pat
     pytest.importorskip("matplotlib").use("Agg")
     out = str(tmp_path / "abl")
     first = da.reproduce_deep_ablation(out, **TINY)
-    assert len(counted) == 7 * 2  # 7 cells (vae, λ = 0, five penalty cells), 2 seeds, 1 gen
+    # 6 cells (vae, λ = 0 and the four cells at the large weights), 2 seeds, 1 generation
+    assert len(counted) == 6 * 2
     table = _rows(first["csv"])
     old = {(u["cell"], u["seed"]): u["fid"] for u in _rows(first["units_csv"])}
     counted.clear()
@@ -201,10 +202,65 @@ def test_a_rerun_reuses_the_cache_and_more_seeds_train_only_the_new_ones(tmp_pat
     assert _rows(again["csv"]) == table
     more = da.reproduce_deep_ablation(out, **{**TINY, "seeds": 3})
     # only seed 2 is trained, and seeds 0 and 1 are read back unchanged
-    assert sorted(counted) == sorted((c.name, (0, 19, 2, 1)) for c in da.ablation_grid((1.0,)))
+    assert sorted(counted) == sorted((c.name, (0, 19, 2, 1)) for c in da.ablation_grid(()))
     units = _rows(more["units_csv"])
-    assert len(units) == 7 * 3
+    assert len(units) == 6 * 3
     assert all(old[(u["cell"], u["seed"])] == u["fid"] for u in units if u["seed"] != "2")
+
+
+def test_the_fairness_part_trains_each_cell_on_the_same_subsample_and_resumes(tmp_path,
+                                                                               counted):
+    pytest.importorskip("torch")
+    from ple_stats.experiments._deep_ablation_fairness import run_fairness_part
+    from ple_stats.experiments._fairness import _cached_classifier, load_digit_images
+
+    x, y = load_digit_images()
+    keep = np.flatnonzero(np.isin(y, [3, 6]))[:60]
+    x, y = x[keep], y[keep]
+    clf_state, clf_info = _cached_classifier(str(tmp_path), x, y, 0, "cpu", True)
+    cells = (da.PLAIN_VAE, da.CONTROL, da.AblationCell(1.0))
+    kw = {"cells": cells, "seeds": 2, "ratio": 2, "x": x, "y": y,
+          "train": dict(da._TRAIN, steps=30, batch_size=16), "n_generated": 200,
+          "clf_state": clf_state, "clf_info": clf_info, "data_key": "t", "device": "cpu",
+          "threads": 1, "n_jobs": 1, "seed": 0, "progress": False}
+    ratio, units, outcome = run_fairness_part(str(tmp_path), **kw)
+    assert ratio == 2 and len(counted) == 6 and len(units) == 6
+    # every cell of a seed is trained on the same subsample of 3s and 6s (different seeds
+    # draw different ones, with the same counts)
+    assert len({(u["seed"], u["n_train"]) for u in units}) == 2
+    assert {c for c, _ in counted} == {c.name for c in cells}
+    assert len({parts for _, parts in counted}) == 2
+    for c in cells:
+        got = [u["r_fair"] for u in units if u["cell"] == c.name]
+        np.testing.assert_array_equal(outcome[c.name], got)
+    assert np.isfinite([u["r_fair"] for u in units]).sum() >= 4
+    counted.clear()
+    again = run_fairness_part(str(tmp_path), **kw)
+    assert counted == []
+    np.testing.assert_array_equal([u["r_fair"] for u in again[1]],
+                                  [u["r_fair"] for u in units])
+
+
+@pytest.mark.slow
+def test_the_ablation_with_its_fairness_part_writes_both_analyses(tmp_path):
+    # about 25 s on an idle CPU
+    pytest.importorskip("torch")
+    pytest.importorskip("matplotlib").use("Agg")
+    paths = da.reproduce_deep_ablation(str(tmp_path / "f"), **{
+        **TINY, "n_images": 120, "fairness_ratio": 2, "steps": 40})
+    rows = _rows(paths["fairness_csv"])
+    assert [r["cell"] for r in rows] == [c.name for c in da.ablation_grid(())[2:]] + ["vae"]
+    units = _rows(paths["fairness_units_csv"])
+    r_fair = {(u["cell"], u["seed"]): float(u["r_fair"] or "nan") for u in units}
+    for r in rows:
+        d = np.array([r_fair[(r["cell"], s)] - r_fair[("lam0", s)] for s in ("0", "1")])
+        d = d[np.isfinite(d)]
+        assert int(r["n"]) == d.size
+        if d.size:
+            assert float(r["mean_diff"]) == pytest.approx(d.mean())
+    assert "## Fairness: R_fair" in open(paths["markdown"]).read()
+    meta = json.loads(open(paths["json"]).read())
+    assert meta["fairness"]["ratio"] == 2
 
 
 def test_the_same_seed_gives_every_cell_the_same_start(tmp_path, counted):
@@ -250,6 +306,7 @@ def test_the_quick_command_runs_end_to_end(tmp_path):
     (["--lambdas", "1", "1"], "`--lambdas` must not repeat; got 1 1."),
     (["--models", "vae"], "--models does not apply to `reproduce deep-ablation`"),
     (["--ratios", "2"], "--ratios does not apply to `reproduce deep-ablation`"),
+    (["--fairness-ratio", "0.5"], "`--fairness-ratio` must be imbalance ratios >= 1"),
 ])
 def test_the_command_refuses_bad_options(tmp_path, capsys, argv, message):
     from ple_stats.cli import main
@@ -273,6 +330,7 @@ def test_the_command_passes_its_options(tmp_path, monkeypatch):
     out = str(tmp_path / "o")
     assert main(["reproduce", "deep-ablation", "--runs", "20", "--generations", "4",
                  "--lambdas", "0.5", "2", "--steps", "100", "--device", "cpu", "--quick",
-                 "--n-jobs", "2", "--out", out]) == 0
+                 "--fairness-ratio", "10", "--n-jobs", "2", "--out", out]) == 0
     assert seen == [(out, {"seeds": 20, "generations": 4, "lambdas": (0.5, 2.0),
-                           "steps": 100, "device": "cpu", "quick": True, "n_jobs": 2})]
+                           "fairness_ratio": 10.0, "steps": 100, "device": "cpu",
+                           "quick": True, "n_jobs": 2})]

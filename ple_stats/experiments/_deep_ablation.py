@@ -347,8 +347,9 @@ def _chain_unit(setup, cell, seed_parts, store_args):
 def reproduce_deep_ablation(out="results/deep-ablation", *, seeds=None, generations=None,
                             lambdas=(0.1, 1.0, 10.0), big=BIG_LAMBDA, big_l2=BIG_LAMBDA_L2,
                             images=None, labels=None, n_images=None, steps=None,
-                            batch_size=None, n_generated=None, quick=False, device=None,
-                            n_jobs=1, threads=1, seed=0, progress=None):
+                            batch_size=None, n_generated=None, fairness_ratio=None,
+                            quick=False, device=None, n_jobs=1, threads=1, seed=0,
+                            progress=None):
     r"""Does the PLE penalty delay a Hyper-VAE's collapse? A paired, powered ablation.
 
     Runs the deep-MADness loop (generation 1 trained on the real images,
@@ -390,6 +391,12 @@ def reproduce_deep_ablation(out="results/deep-ablation", *, seeds=None, generati
         64; quick: 30 and 32).
     n_generated : int, optional
         Images generated per generation (default: as many as real images).
+    fairness_ratio : float, optional
+        Also run the fairness part (Table 1's :math:`R_{fair}`, digits 3 and 6 at
+        this imbalance ratio, one training per cell and seed, 2000 generated
+        images; quick: 200), analysed like the collapse with :math:`R_{fair}` as
+        the outcome and its own Holm family. Default: not run (it adds about a
+        third to the cost).
     quick : bool
         Changes the defaults only.
     device : str, optional
@@ -485,16 +492,8 @@ def reproduce_deep_ablation(out="results/deep-ablation", *, seeds=None, generati
         power["seeds_needed_for_min_effect"] = seeds_needed(effect, sd, comparisons=k)
         power["power_at_min_effect"] = paired_t_power(seeds, effect, sd, alpha=ALPHA / k)
 
-    rows = []
-    for r in grid_rows + [dict(baseline, p_holm=math.nan, reject=baseline["p"] < ALPHA)]:
-        c = cell_of[r["cell"]]
-        s = np.asarray([u["penalty_share"].mean() for u in by_cell[r["cell"]]])
-        rows.append({"cell": r["cell"], "label": c.label,
-                     "family": "grid" if c.penalty else "baseline",
-                     "penalty": "" if c.penalty is None else c.penalty, "m": c.m,
-                     "detached": c.detach, "form": c.form,
-                     "penalty_share_mean": _mean(s),
-                     **{k2: v for k2, v in r.items() if k2 != "cell"}})
+    shares = {n: _mean([u["penalty_share"].mean() for u in rs]) for n, rs in by_cell.items()}
+    rows = _analysis_rows(grid_rows, baseline, cell_of, shares)
     curves = []
     for c in cells:
         for t in range(generations):
@@ -510,8 +509,27 @@ def reproduce_deep_ablation(out="results/deep-ablation", *, seeds=None, generati
     paths = {"csv": write_csv(os.path.join(out, "deep_ablation.csv"), rows),
              "curves_csv": write_csv(os.path.join(out, "deep_ablation_curves.csv"), curves),
              "units_csv": write_csv(os.path.join(out, "deep_ablation_units.csv"), units)}
+    fairness = None
+    if fairness_ratio is not None:
+        from ._deep_ablation_fairness import run_fairness_part
+
+        ratio, fair_units, fair = run_fairness_part(
+            out, cells=cells, seeds=seeds, ratio=fairness_ratio, x=x, y=y, train=train,
+            n_generated=200 if quick else 2000, clf_state=clf_state, clf_info=clf_info,
+            data_key=key["data"], device=device, threads=threads, n_jobs=n_jobs, seed=seed,
+            progress=progress)
+        fair_shares = {c.name: _mean([u["penalty_share"] for u in fair_units
+                                      if u["cell"] == c.name]) for c in cells}
+        fairness = {"ratio": ratio, "rows": _analysis_rows(
+            paired_comparisons(fair, CONTROL.name, penalty_cells),
+            paired_comparisons(fair, CONTROL.name, [PLAIN_VAE.name])[0], cell_of,
+            fair_shares)}
+        paths["fairness_csv"] = write_csv(os.path.join(out, "deep_ablation_fairness.csv"),
+                                          fairness["rows"])
+        paths["fairness_units_csv"] = write_csv(
+            os.path.join(out, "deep_ablation_fairness_units.csv"), fair_units)
     paths["markdown"] = _write_markdown(os.path.join(out, "deep_ablation.md"), rows, power,
-                                        seeds, generations, floor)
+                                        seeds, generations, floor, fairness)
     paths["figure"] = _plot(plt, out, rows, curves, cells, labels_of, generations, floor,
                             seeds)
     total = time.perf_counter() - started
@@ -524,6 +542,7 @@ def reproduce_deep_ablation(out="results/deep-ablation", *, seeds=None, generati
                    "form": c.form} for c in cells],
         "train": train, "n_generated": n_generated, "classifier": clf_info,
         "fid_real_split_half": floor, "analysis": rows, "power": power,
+        "fairness": fairness,
         "device": device, "torch_threads": threads, "n_jobs": n_jobs, "seed": seed,
         "quick": quick, "seconds": {"total": round(total, 3), "train_by_cell": seconds},
         "load_average": {"start": load_start, "end": _load_avg()},
@@ -531,17 +550,22 @@ def reproduce_deep_ablation(out="results/deep-ablation", *, seeds=None, generati
     return paths
 
 
-def _fmt(v, digits=2):
-    return "n/a" if not np.isfinite(v) else f"{v:.{digits}f}"
+def _analysis_rows(grid_rows, baseline, cell_of, shares):
+    """The rows of the analysis table: the grid's cells (Holm), then the baseline."""
+    rows = []
+    for r in grid_rows + [dict(baseline, p_holm=math.nan, reject=baseline["p"] < ALPHA)]:
+        c = cell_of[r["cell"]]
+        rows.append({"cell": r["cell"], "label": c.label,
+                     "family": "grid" if c.penalty else "baseline",
+                     "penalty": "" if c.penalty is None else c.penalty, "m": c.m,
+                     "detached": c.detach, "form": c.form,
+                     "penalty_share_mean": shares[r["cell"]],
+                     **{k: v for k, v in r.items() if k != "cell"}})
+    return rows
 
 
-def _write_markdown(path, rows, power, seeds, generations, floor):
-    lines = ["# Deep ablation of the PLE penalty", "",
-             f"Primary outcome: mean FID over generations 1..{generations}; {seeds} seeds; "
-             f"each cell minus the Hyper-VAE at λ = 0, paired by seed (negative: the cell "
-             f"collapses less). Holm over the {power['comparisons']} penalty cells at "
-             f"α = {ALPHA}. FID floor (real vs real halves): {floor:.2f}.", "",
-             "| cell | penalty share | control | cell | difference [95 % CI] | "
+def _table(rows):
+    lines = ["| cell | penalty share | control | cell | difference [95 % CI] | "
              "simultaneous CI | relative | p | p (Holm) |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -552,11 +576,30 @@ def _write_markdown(path, rows, power, seeds, generations, floor):
             f"[{_fmt(r['sim_ci_low'])}, {_fmt(r['sim_ci_high'])}] | "
             f"{_fmt(100 * r['relative'], 1)} % | {_fmt(r['p'], 3)} | "
             f"{_fmt(r['p_holm'], 3) if r['family'] == 'grid' else '(separate)'} |")
+    return lines
+
+
+def _fmt(v, digits=2):
+    return "n/a" if not np.isfinite(v) else f"{v:.{digits}f}"
+
+
+def _write_markdown(path, rows, power, seeds, generations, floor, fairness=None):
+    lines = ["# Deep ablation of the PLE penalty", "",
+             f"Primary outcome: mean FID over generations 1..{generations}; {seeds} seeds; "
+             f"each cell minus the Hyper-VAE at λ = 0, paired by seed (negative: the cell "
+             f"collapses less). Holm over the {power['comparisons']} penalty cells at "
+             f"α = {ALPHA}. FID floor (real vs real halves): {floor:.2f}.", ""]
+    lines += _table(rows)
     lines += ["", f"Power (from this run's spread): median sd of the paired differences "
               f"{_fmt(power['sd_paired_median'])}; with {seeds} seeds the effect detected "
               f"with 80 % power at α/{power['comparisons']} is "
               f"{_fmt(power.get('detectable_effect', math.nan))} FID "
               f"(minimum effect of interest {_fmt(power['min_effect'])}).", ""]
+    if fairness is not None:
+        lines += [f"## Fairness: R_fair (digits 3 and 6, R_I = {fairness['ratio']:g})", "",
+                  "Each cell minus the Hyper-VAE at λ = 0, paired by seed (negative: the "
+                  "cell is fairer); Holm over the penalty cells (its own family).", ""]
+        lines += _table(fairness["rows"]) + [""]
     atomic_write(path, "\n".join(lines).encode())
     return path
 
