@@ -84,7 +84,8 @@ def _statsmodels_mle(model):
 
 
 MODEL_NAMES = [
-    "Logit", "Probit", "Logit-offset", "GLM-Binomial-cloglog", "GLM-Binomial-2col", "GLM-Binomial-var_weights",
+    "Logit", "Probit", "Logit-offset", "GLM-Binomial-cloglog", "GLM-Binomial-2col",
+    "GLM-Binomial-var_weights",
     "GLM-Poisson", "GLM-Poisson-offset", "Poisson-exposure", "GLM-Gamma-log",
     "GLM-Gamma-inverse", "GLM-InverseGaussian-log", "GLM-Gaussian-log",
     "GLM-NegativeBinomial", "NegativeBinomial", "OLS", "WLS", "formula"]
@@ -313,7 +314,8 @@ def _with_nan_exog(model):
     (lambda f, X: sm.Poisson(np.r_[f.yp.to_numpy()[:-1], 1.5], X), ValueError,
      r"non-negative integers.*1\.5"),
     (lambda f, X: sm.GLM(np.r_[f.yg.to_numpy()[:-1], -2.0], X,
-                         family=sm.families.Gamma()), ValueError, r"Gamma response must be positive"),
+                         family=sm.families.Gamma()), ValueError,
+     r"Gamma response must be positive"),
     (lambda f, X: sm.OLS(f.yn, np.c_[X, X[:, 1]]), ValueError, r"rank deficient.*rank 3 < 4"),
     (lambda f, X: _with_nan_exog(sm.OLS(f.yn, X.copy())), ValueError,
      r"exog has 1 non-finite.*row\(s\) 3"),

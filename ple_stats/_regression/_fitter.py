@@ -94,7 +94,8 @@ def _score_step(design, y, pt, w, response, disp, jeffreys, newton):
             # Newton's step on the observed information, where it is an ascent direction
             # (a non-canonical link's Fisher scoring converges only linearly).
             dvar = response.variance_deriv(pt.mu, disp)
-            observed = pt.weight - w * (y - pt.mu) * (pt.d2 - pt.d1 * pt.d1 * dvar / pt.var) / pt.var
+            curvature = (pt.d2 - pt.d1 * pt.d1 * dvar / pt.var) / pt.var
+            observed = pt.weight - w * (y - pt.mu) * curvature
             score = resid @ design.X
             try:
                 step = np.linalg.solve(design.information(observed), score[..., None])[..., 0]

@@ -210,11 +210,12 @@ class Binomial(Response):
 
     def check_endog(self, y, w):
         counts = y * w
-        if np.any((y < 0) | (y > 1)) or np.any(np.abs(counts - np.round(counts)) > 1e-8):
+        bad = (y < 0) | (y > 1) | (np.abs(counts - np.round(counts)) > 1e-8)
+        if bad.any():
             raise ValueError(
                 "a binomial response must be a proportion of successes out of its trials "
                 "(0/1 for binary data, counts/trials with `n_trials` or `var_weights`); "
-                f"found values {_examples(y[(y < 0) | (y > 1) | (np.abs(counts - np.round(counts)) > 1e-8)])}.")
+                f"found values {_examples(y[bad])}.")
 
 
 class Poisson(Response):
