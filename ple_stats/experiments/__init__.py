@@ -5,6 +5,7 @@ numbers (CSV and JSON) into an output directory and returns the paths. The
 command line exposes them as ``ple-stats reproduce NAME``.
 """
 
+from ._deep_ablation import reproduce_deep_ablation
 from ._deep_madness import reproduce_deep_madness
 from ._fairness import reproduce_fairness
 from ._gaussian_sweep import SWEEP_DIMS, SWEEP_SIZES, reproduce_gaussian_sweep
@@ -13,4 +14,5 @@ from ._madness import MADNESS_PANELS, reproduce_gaussian_std, reproduce_madness
 
 __all__ = ["MADNESS_PANELS", "reproduce_madness", "reproduce_gaussian_std", "GMM_WEIGHTS",
            "GMM_SIZES", "reproduce_gmm", "reproduce_fairness", "reproduce_deep_madness",
+           "reproduce_deep_ablation",
            "reproduce_gaussian_sweep", "SWEEP_DIMS", "SWEEP_SIZES"]
