@@ -19,10 +19,11 @@ import numpy as np
 
 from .._fairness import frechet_distance
 from .._lib.executor import check_executor, execute
-from .._lib.files import atomic_write, digest
+from .._lib.files import atomic_write
 from .._lib.store import CheckpointStore
 from .._validation import as_int
-from ._fairness import (_cached_classifier, _classifier_from_state, _features, _load_avg,
+from ._deep_madness import chain_setup
+from ._fairness import (_classifier_from_state, _features, _load_avg,
                         _mean, _se, _seed_int, _setup_torch, resolve_images,
                         training_settings)
 from ._io import save_figure, write_csv, write_json
@@ -443,24 +444,9 @@ def reproduce_deep_ablation(out="results/deep-ablation", *, seeds=None, generati
     started = time.perf_counter()
     load_start = _load_avg()
 
-    clf_state, clf_info = _cached_classifier(out, x, y, seed, device, quick)
-    clf = _classifier_from_state(clf_state, x.shape[1], len(clf_info["classes"]), device)
-    real_features = _features(clf, x, device)[0]
-    half = np.random.default_rng(np.random.SeedSequence([seed, 99])).permutation(x.shape[0])
-    floor = frechet_distance(real_features[half[: x.shape[0] // 2]],
-                             real_features[half[x.shape[0] // 2:]])
-
-    import hashlib
-
-    key = {"experiment": "deep-ablation",
-           "data": hashlib.sha256(np.ascontiguousarray(x).tobytes()
-                                  + np.asarray(y).tobytes()).hexdigest()[:12],
-           "n_generated": n_generated, "train": train, "seed": seed,
-           "classifier": clf_info["test_accuracy"]}  # not seeds, generations, cells: they grow
-    folder = os.path.join(out, "cache", "deep-ablation-" + digest(key, 12))
-    setup = {"x": x, "n_generated": n_generated, "train": train, "classifier": clf_state,
-             "n_classes": len(clf_info["classes"]), "real_features": real_features,
-             "generations": generations, "device": device, "threads": threads}
+    clf_info, floor, key, folder, setup = chain_setup(
+        "deep-ablation", out, x, y, seed, device, quick, n_generated=n_generated, train=train,
+        generations=generations, threads=threads)
     chains, names, tasks = [], [], []
     for s in range(seeds):  # seed-major: an interrupted run has whole seeds of every cell
         for cell in cells:
@@ -515,7 +501,7 @@ def reproduce_deep_ablation(out="results/deep-ablation", *, seeds=None, generati
 
         ratio, fair_units, fair = run_fairness_part(
             out, cells=cells, seeds=seeds, ratio=fairness_ratio, x=x, y=y, train=train,
-            n_generated=200 if quick else 2000, clf_state=clf_state, clf_info=clf_info,
+            n_generated=200 if quick else 2000, clf_state=setup["classifier"], clf_info=clf_info,
             data_key=key["data"], device=device, threads=threads, n_jobs=n_jobs, seed=seed,
             progress=progress)
         fair_shares = {c.name: _mean([u["penalty_share"] for u in fair_units

@@ -148,24 +148,10 @@ def reproduce_deep_madness(out="results/deep-madness", *, generations=None, seed
     started = time.perf_counter()
     load_start = _load_avg()
 
-    clf_state, clf_info = _cached_classifier(out, x, y, seed, device, quick)
-    clf = _classifier_from_state(clf_state, x.shape[1], len(clf_info["classes"]), device)
-    real_features = _features(clf, x, device)[0]
-    half = np.random.default_rng(np.random.SeedSequence([seed, 99])).permutation(x.shape[0])
-    floor = frechet_distance(real_features[half[: x.shape[0] // 2]],
-                             real_features[half[x.shape[0] // 2:]])
-
-    import hashlib
-
-    key = {"experiment": "deep-madness",
-           "data": hashlib.sha256(np.ascontiguousarray(x).tobytes()
-                                  + np.asarray(y).tobytes()).hexdigest()[:12],
-           "n_generated": n_generated, "train": train, "seed": seed,
-           "classifier": clf_info["test_accuracy"]}  # not `generations`: chains can grow
-    folder = os.path.join(out, "cache", "deep-madness-" + digest(key, 12))
-    setup = {"x": x, "n_generated": n_generated, "train": train, "classifier": clf_state,
-             "n_classes": len(clf_info["classes"]), "real_features": real_features,
-             "generations": generations, "device": device, "threads": threads}
+    # (the cache key leaves out `generations`: chains can grow)
+    clf_info, floor, key, folder, setup = chain_setup(
+        "deep-madness", out, x, y, seed, device, quick, n_generated=n_generated, train=train,
+        generations=generations, threads=threads)
     chains, names, tasks = [], [], []
     for model in models:
         for s in range(seeds):
@@ -238,3 +224,31 @@ def reproduce_deep_madness(out="results/deep-madness", *, generations=None, seed
         "load_average": {"start": load_start, "end": _load_avg()},
     })
     return paths
+
+
+def chain_setup(experiment, out, x, y, seed, device, quick, *, n_generated, train,
+                generations, threads):
+    """What every refitting chain of a deep experiment on ``(x, y)`` shares: the cached
+    classifier and its features of the real images, the FID between two random halves of
+    them (the noise floor), the cache key and folder (named by ``experiment``; not by
+    the number of chains, seeds or generations, which can grow), and the ``setup`` the
+    chains are given. Returns ``(classifier info, floor, key, folder, setup)``."""
+    import hashlib
+
+    clf_state, clf_info = _cached_classifier(out, x, y, seed, device, quick)
+    clf = _classifier_from_state(clf_state, x.shape[1], len(clf_info["classes"]), device)
+    real_features = _features(clf, x, device)[0]
+    half = np.random.default_rng(np.random.SeedSequence([seed, 99])).permutation(x.shape[0])
+    floor = frechet_distance(real_features[half[: x.shape[0] // 2]],
+                             real_features[half[x.shape[0] // 2:]])
+    key = {"experiment": experiment,
+           "data": hashlib.sha256(np.ascontiguousarray(x).tobytes()
+                                  + np.asarray(y).tobytes()).hexdigest()[:12],
+           "n_generated": n_generated, "train": train, "seed": seed,
+           "classifier": clf_info["test_accuracy"]}
+    folder = os.path.join(out, "cache", f"{experiment}-" + digest(key, 12))
+    setup = {"x": x, "n_generated": n_generated, "train": train, "classifier": clf_state,
+             "n_classes": len(clf_info["classes"]), "real_features": real_features,
+             "generations": generations, "device": device, "threads": threads}
+    return clf_info, floor, key, folder, setup
+
