@@ -18,8 +18,8 @@ from .._fairness import fairness_ratio
 from .._lib.executor import execute
 from .._lib.files import digest
 from .._lib.store import CheckpointStore
-from ._fairness import _check_class, _check_ratios, _classifier_from_state, _features, _fid, \
-    _subsample
+from ._fairness import (_check_class, _check_ratios, _classifier_from_state, _features, _fid,
+                        _subsample, classify_pair)
 
 __all__ = ["run_fairness_part"]
 
@@ -39,11 +39,7 @@ def _unit(setup, cell, seed_parts):
         x_train, _ = _subsample(x, y, maj, mino, setup["ratio"], seed_parts + [1])
         samples, info = _train_cell(cell, x_train, setup["n_generated"], setup["train"],
                                     seed_parts + [2], device)
-        classes = list(setup["classes"])
-        clf = _classifier_from_state(setup["classifier"], x.shape[1], len(classes), device)
-        feats, logits = _features(clf, samples, device)
-        pair = [classes.index(maj), classes.index(mino)]
-        assigned = np.where(logits[:, pair[0]] >= logits[:, pair[1]], maj, mino)
+        _, feats, _, _, assigned = classify_pair(setup, samples)
         fm = _fid(feats[assigned == maj], setup["real_features"][maj])
         fn = _fid(feats[assigned == mino], setup["real_features"][mino])
         ok = np.isfinite(fm) and np.isfinite(fn) and fm > 0 and fn > 0

@@ -255,6 +255,20 @@ def _subsample(x, y, majority, minority, ratio, seed):
     return x[keep], y[keep]
 
 
+def classify_pair(setup, samples):
+    """The setup's classifier on generated ``samples``: ``(classifier, features, logits,
+    [majority index, minority index], assigned)``, each sample assigned to whichever of
+    the two classes has the larger logit."""
+    classes = list(setup["classes"])
+    maj, mino = setup["majority"], setup["minority"]
+    clf = _classifier_from_state(setup["classifier"], setup["x"].shape[1], len(classes),
+                                 setup["device"])
+    feats, logits = _features(clf, samples, setup["device"])
+    pair = [classes.index(maj), classes.index(mino)]
+    assigned = np.where(logits[:, pair[0]] >= logits[:, pair[1]], maj, mino)
+    return clf, feats, logits, pair, assigned
+
+
 def _fairness_unit(setup, model, ratio, seed_parts):
     """One (model, ratio, seed): build the training set, train, generate, evaluate."""
     import torch
@@ -268,11 +282,7 @@ def _fairness_unit(setup, model, ratio, seed_parts):
         x_train, y_train = _subsample(x, y, maj, mino, ratio, seed_parts + [1])
         samples, info = train_and_sample(model, x_train, setup["n_generated"], setup["train"],
                                          seed_parts + [2], device)
-        classes = list(setup["classes"])
-        clf = _classifier_from_state(setup["classifier"], x.shape[1], len(classes), device)
-        feats, logits = _features(clf, samples, device)
-        pair = [classes.index(maj), classes.index(mino)]
-        assigned = np.where(logits[:, pair[0]] >= logits[:, pair[1]], maj, mino)
+        clf, feats, logits, pair, assigned = classify_pair(setup, samples)
         other = ~np.isin(logits.argmax(axis=1), pair)
         real = setup["real_features"]
         train_feats, _ = _features(clf, x_train, device)
