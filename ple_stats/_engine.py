@@ -16,10 +16,12 @@ for that is small, and is the protocol :class:`BindingModel`:
 
 ``simulate(theta, base)`` (``T`` of the synthetic sets) defaults to
 ``estimate(generate(theta, base))``; adapters override it where they can do
-better (warm starts, equivariance). Three adapters implement the protocol:
-the ple_stats families (``_bootstrap.BindingProblem``), scipy distributions
-(``_scipy_model.ScipyModel``) and, through the same protocol, any other
-model with a sampler and a batched estimator.
+better (warm starts, equivariance). The adapters: the ple_stats families
+(``_bootstrap.BindingProblem``), the multivariate Gaussian
+(``_multivariate_gaussian_ple._MVNModel``, vector data and a full ``d theta /
+d u``), scipy distributions (``_scipy_model.ScipyModel``), statsmodels
+regression models (``_regression._model.RegressionModel``) and, through the
+same protocol, any other model with a sampler and a batched estimator.
 
 Three solvers, chosen by ``model.solver``:
 
@@ -47,7 +49,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._solver import solve_batched
+from ._solver import finite_difference_jacobian, solve_batched
 from ._warnings import ConvergenceWarning
 
 __all__ = ["BindingModel", "EngineResult", "solve_chunks", "solve_smooth", "solve_monotone",
@@ -70,15 +72,26 @@ class BindingModel:
         Relative step of the root finder's finite-difference Jacobian.
     chunk_cost : int
         Work arrays per synthetic draw (for the chunk size).
+    jacobian_at_root : bool
+        Whether the smooth solver's Monte Carlo error uses a Jacobian recomputed
+        at the root.
+
+    Data sets are the rows of ``x``: ``(size, n)`` for scalar data, ``(size, n,
+    *event)`` for vector data (the base draws then have shape ``(m, size, n,
+    *event)``).
     """
 
     names: tuple = ()
     solver = "smooth"
     fd_step = 1e-6
     chunk_cost = 1
+    #: Recompute the Jacobian at the root for the Monte Carlo error (smooth solver), for
+    #: models whose ``b_m`` is not affine in ``u`` (the solver's last Jacobian may be
+    #: from an earlier iterate).
+    jacobian_at_root = False
 
     def draw_base(self, rng, shape):
-        """Base randomness of shape ``(m, size, n)``."""
+        """Base randomness of shape ``(m, *x.shape)``."""
         raise NotImplementedError
 
     def generate(self, theta, base):
@@ -112,7 +125,9 @@ class BindingModel:
         raise NotImplementedError
 
     def param_jacobian(self, theta):
-        """d theta / d u, shape ``(size, k)``."""
+        """d theta / d u: shape ``(size, k)`` where each parameter depends on its own
+        coordinate only, or the full ``(size, k, k)`` (e.g. a covariance's Cholesky
+        coordinates)."""
         raise NotImplementedError
 
     def stat_coords(self, values):
@@ -218,7 +233,8 @@ def _solve_task(model, x, base, options):
 
 def solve_chunks(model, x, m, rng, *, tol, max_iter, n_jobs=1, backend="loky",
                  progress=None, desc="PLE"):
-    """Solve the PLE equation of ``model`` for every row of ``x`` (shape ``(size, n)``).
+    """Solve the PLE equation of ``model`` for every row of ``x`` (shape ``(size, n)``,
+    or ``(size, n, *event)`` for vector data).
 
     Returns
     -------
@@ -226,7 +242,7 @@ def solve_chunks(model, x, m, rng, *, tol, max_iter, n_jobs=1, backend="loky",
     """
     from ._lib.executor import execute
 
-    size, n = x.shape
+    size, n = x.shape[0], int(np.prod(x.shape[1:]))
     slices = chunk_slices(size, m, n, model.chunk_cost)
     tasks = _ChunkTasks(model, x, m, rng, slices, {"tol": tol, "max_iter": max_iter})
     if n_jobs == 1 and backend != "dask":
@@ -305,7 +321,10 @@ def solve_smooth(model, x, base, *, tol, max_iter):
     (``idx=None``) or ``model.subset(idx).simulate(theta, base[:, idx])`` would,
     bit for bit, with less work (e.g. from a summary of ``base`` computed once,
     or remembering its last results). The solvers use it where it exists, and
-    the model's ``simulate`` otherwise.
+    the model's ``simulate`` otherwise. Where the simulator also has
+    ``binding(theta)``, the mean of ``simulate(theta)`` over the ``m`` sets
+    computed more cheaply (e.g. by linearity from the mean of a summary of the
+    draws), the residual of the iteration uses it.
     """
     target = model.target(x)
     target_c = model.stat_coords(target)
@@ -313,14 +332,20 @@ def solve_smooth(model, x, base, *, tol, max_iter):
     # the tolerance is relative whatever the units of the data.
     scale = model.residual_scale(x)
     make = getattr(model, "simulator", None)
-    if make is not None:
-        simulate = make(base).simulate
+    simulator = make(base) if make is not None else None
+    if simulator is not None:
+        simulate = simulator.simulate
     else:
         def simulate(theta):
             return model.simulate(theta, base)
+    binding = getattr(simulator, "binding", None)
+    cheap_binding = binding is not None
+    if not cheap_binding:
+        def binding(theta):
+            return simulate(theta).mean(axis=0)
 
     def residual(u):
-        sim = simulate(model.from_u(u)).mean(axis=0)
+        sim = binding(model.from_u(u))
         with np.errstate(divide="ignore", invalid="ignore"):
             res = (model.stat_coords(sim) - target_c) / scale
         return np.where(np.isfinite(res), res, 1e300)
@@ -328,13 +353,18 @@ def solve_smooth(model, x, base, *, tol, max_iter):
     u0 = model.to_u(model.start(x))
     sol = solve_batched(residual, u0, tol=tol, max_iter=max_iter, fd_step=model.fd_step)
     theta = model.from_u(sol.u)
+    jacobian = sol.jacobian
+    if model.jacobian_at_root:
+        jacobian = finite_difference_jacobian(residual, sol.u, residual(sol.u),
+                                              step=model.fd_step)
     # Delta method: Var(theta) ~ J^{-1} D (C / m) D J^{-T}, J = d residual / d u,
     # D = d coords / d statistic / scale, C = covariance of T(Y_j) over j.
     sims = simulate(theta)
-    coord_derivative = model.stat_coords_derivative(sims.mean(axis=0)) / scale
-    se = monte_carlo_se(sol.jacobian, sims, coord_derivative, model.param_jacobian(theta))
+    mean_sim = binding(theta) if cheap_binding else sims.mean(axis=0)
+    coord_derivative = model.stat_coords_derivative(mean_sim) / scale
+    se = monte_carlo_se(jacobian, sims, coord_derivative, model.param_jacobian(theta))
     with np.errstate(divide="ignore", invalid="ignore"):
-        residuals = (model.stat_coords(sims.mean(axis=0)) - target_c) / scale
+        residuals = (model.stat_coords(mean_sim) - target_c) / scale
     return EngineResult(theta=theta, mc_se=se, residual=sol.residual, residuals=residuals,
                         converged=sol.converged, n_iter=sol.n_iter)
 
@@ -352,7 +382,9 @@ def monte_carlo_se(jacobian, sims, coord_derivative, param_jacobian):
     jacobian : (*batch, k, k)   d residual / d u at the root
     sims : (m, *batch, k)       the simulated statistics at the root
     coord_derivative : (*batch, k)   D, derivative of the residual coordinates
-    param_jacobian : (*batch, k)     d theta / d u
+    param_jacobian : (*batch, k) or (*batch, k, k)
+        d theta / d u, elementwise or full; with the full Jacobian ``P``,
+        ``se(theta) = sqrt(diag(P Var(u) P^T))``.
     """
     m = sims.shape[0]
     centred = sims - sims.mean(axis=0)
@@ -361,6 +393,9 @@ def monte_carlo_se(jacobian, sims, coord_derivative, param_jacobian):
         jinv = np.linalg.pinv(jacobian)
     a = jinv * coord_derivative[..., None, :]
     cov_u = a @ cov @ np.swapaxes(a, -1, -2)
+    if param_jacobian.ndim == jacobian.ndim:  # the full d theta / d u
+        cov_u = param_jacobian @ cov_u @ np.swapaxes(param_jacobian, -1, -2)
+        param_jacobian = np.ones(param_jacobian.shape[:-1])
     return param_jacobian * np.sqrt(np.maximum(np.diagonal(cov_u, axis1=-2, axis2=-1), 0.0))
 
 

@@ -198,13 +198,12 @@ class MultivariateGaussian:
     binding function is affine, the bootstrap PLE estimates the analytic one:
     they differ by the Monte Carlo error ``info["mc_se"]`` (delta method, as the
     engine's), and by an ``O(1/m)`` bias of the nonlinear root, about
-    ``(d+1)/(m(n-1))`` relative in the covariance. The engine's protocol
-    (:mod:`ple_stats._engine`) takes scalar parameters, so the solve is a small
-    loop (:mod:`ple_stats._multivariate_gaussian_ple`) over the engine's public
-    pieces (``chunk_slices``, ``solve_batched``, ``monte_carlo_se``,
-    ``warn_not_converged``) with the
-    full Jacobian of the Cholesky coordinates; the synthetic sets are fitted in
-    one batched pass through their means and scatters (``T`` is equivariant).
+    ``(d+1)/(m(n-1))`` relative in the covariance. The solve is the PLE engine's
+    (:mod:`ple_stats._engine`: its chunks, base draws, smooth solver, Monte Carlo
+    error and convergence warning, as for every family), through the family's
+    adapter in :mod:`ple_stats._multivariate_gaussian_ple` with the full Jacobian
+    of the Cholesky coordinates; the synthetic sets are fitted in one batched
+    pass through their means and scatters (``T`` is equivariant).
 
     Examples
     --------

@@ -2,8 +2,9 @@
 
 :meth:`MultivariateGaussian.fit_ple <ple_stats.MultivariateGaussian.fit_ple>` with
 ``method="bootstrap"`` or ``penalty=`` lands here: the simulated PLE equation on a chunk
-of data sets (:class:`_MVNBinding`, with common random numbers), its batched root
-(:func:`_fit_bootstrap`) and its penalised simplex search (:func:`_fit_penalized`). The
+of data sets (:class:`_MVNBinding`, with common random numbers), the family's adapter to
+the PLE engine (:class:`_MVNModel`), the bootstrap root (:func:`_fit_bootstrap`, the
+engine's ``solve_chunks``) and the penalised simplex search (:func:`_fit_penalized`). The
 family itself (validation, densities, closed-form fits) is
 :mod:`ple_stats._multivariate_gaussian`, which imports this module lazily.
 """
@@ -15,19 +16,17 @@ import warnings
 
 import numpy as np
 
-from ._engine import EngineResult, chunk_slices, monte_carlo_se, unbox, warn_not_converged
+from ._engine import BindingModel, chunk_slices, solve_chunks, unbox, warn_not_converged
 from ._multivariate_gaussian import _LOG_2PI, MultivariateGaussian
 from ._result import Refit
-from ._solver import finite_difference_jacobian, solve_batched
+from ._solver import solve_batched
 from ._warnings import ConvergenceWarning
 
 
 # ---------------------------------------------------------------------------- data-driven PLE
-# The engine's protocol (``_engine.BindingModel``) is for scalar parameters: its Monte Carlo
-# error takes d theta / d u as elementwise, which the Cholesky coordinates of a covariance
-# are not. The bootstrap PLE below is therefore a small solver loop over the engine's
-# public pieces (``chunk_slices``, ``solve_batched``, ``monte_carlo_se``,
-# ``EngineResult``, ``warn_not_converged``) with the full Jacobian of the coordinates.
+# The family's adapter to the PLE engine is :class:`_MVNModel`; the simulated statistic of a
+# chunk (with its base draws summarised once) is :class:`_MVNBinding`, which the penalised
+# search uses directly.
 
 
 class _MVNBinding:
@@ -41,9 +40,10 @@ class _MVNBinding:
     ``Sigma_hat(Y_j) = L S_j L^T`` with ``S_j`` the MLE scatter of ``z_j`` (about its mean,
     or about 0 when the mean is fixed), so the synthetic sets are fitted through the
     ``m`` precomputed ``(z_bar_j, S_j)`` -- the same estimator, in one batched pass.
+    ``z=None`` builds the data's part only (MLE, scale, coordinates).
     """
 
-    def __init__(self, x, fixed, z):
+    def __init__(self, x, fixed, z=None):
         self.n, self.d = x.shape[-2:]
         self.fixed = fixed
         self.mean_free = "mean" not in fixed
@@ -59,6 +59,10 @@ class _MVNBinding:
         self.target = self.flat(self.mle_mean, self.mle_cov)
         sd = np.sqrt(np.diagonal(self.mle_cov, axis1=-2, axis2=-1))
         self.scale = self.flat(sd, sd[..., :, None] * sd[..., None, :])
+        if not self.cov_free:
+            self.fixed_chol = np.linalg.cholesky(fixed["cov"])
+        if z is None:  # the data's part only (the engine's model)
+            return
         z_bar = z.mean(axis=-2)
         self.z_bar = z_bar  # (m, size, d)
         zc = z - z_bar[..., None, :] if self.mean_free else z
@@ -171,15 +175,100 @@ def _flatten_fit(x, fixed):
 
 
 def _chunk_problems(x, fixed, m, rng):
-    """(slice, problem) per chunk; each chunk's base draws taken from ``rng`` in order."""
+    """(slice, problem) per chunk; each chunk's base draws taken from ``rng`` in order
+    (the engine's chunks and draws: :class:`_MVNModel`)."""
     size, n, d = x.shape
     for part in chunk_slices(size, m, n * d, cost=1):
         z = rng.standard_normal((m, part.stop - part.start, n, d))
-        sub_fixed = {k: v[part] for k, v in fixed.items()}
-        problem = _MVNBinding(x[part], sub_fixed, z)
-        if "cov" in sub_fixed:
-            problem.fixed_chol = np.linalg.cholesky(sub_fixed["cov"])
-        yield part, problem
+        yield part, _MVNBinding(x[part], {k: v[part] for k, v in fixed.items()}, z)
+
+
+class _MVNModel(BindingModel):
+    """The multivariate Gaussian's adapter to the PLE engine (:mod:`ple_stats._engine`).
+
+    Data sets are the rows of ``x`` (``(size, n, d)``); ``theta`` the free scalars in
+    the order of :class:`_MVNBinding` (``mean[i]``, then ``cov[i,j]``, ``i <= j``),
+    ``u`` the free mean and the Cholesky factor with its diagonal logged (its
+    ``d theta / d u`` is a full matrix), the base draws standard normals ``(m, size,
+    n, d)``. The simulated statistic comes from :class:`_MVNSimulator` (the draws
+    summarised once per chunk). The binding function is quadratic in ``u``, so the
+    Monte Carlo error uses a Jacobian recomputed at the root.
+    """
+
+    solver = "smooth"
+    jacobian_at_root = True
+
+    def __init__(self, x, fixed):
+        self.x, self.fixed = x, fixed
+        self.data = _MVNBinding(x, fixed)
+        self.names = tuple(range(self.data.target.shape[-1]))
+
+    def subset(self, index):
+        return _MVNModel(self.x[index], {k: v[index] for k, v in self.fixed.items()})
+
+    def draw_base(self, rng, shape):
+        return rng.standard_normal(shape)
+
+    def simulator(self, base):
+        return _MVNSimulator(_MVNBinding(self.x, self.fixed, base))
+
+    def simulate(self, theta, base):
+        return self.simulator(base).simulate(theta)
+
+    def target(self, x):
+        return self.data.target
+
+    def residual_scale(self, x):
+        return self.data.scale
+
+    def to_u(self, theta):
+        return self.data.to_u(*self.data.unflat(theta))
+
+    def from_u(self, u):
+        mean, chol = self.data.from_u(u)
+        return self.data.flat(mean, chol @ np.swapaxes(chol, -1, -2))
+
+    def param_jacobian(self, theta):
+        return self.data.theta_jacobian(self.to_u(theta))
+
+
+class _MVNSimulator:
+    """The engine's evaluator of T over the synthetic sets of one chunk (see
+    :func:`ple_stats._engine.solve_smooth`): ``simulate`` (every set) and ``binding``
+    (their mean, by linearity from the mean summaries of the draws)."""
+
+    def __init__(self, problem):
+        self.problem = problem
+
+    def _mean_chol(self, theta):
+        p = self.problem
+        mean, cov = p.unflat(theta)
+        chol = _cholesky_or_nan(cov) if p.cov_free else p.fixed_chol
+        return mean, chol
+
+    def simulate(self, theta, idx=None):
+        if idx is not None:  # pragma: no cover - the smooth solver asks for every set
+            raise NotImplementedError("the multivariate Gaussian is solved by the smooth "
+                                      "solver, which simulates every data set")
+        return self.problem.simulate(*self._mean_chol(theta))
+
+    def binding(self, theta):
+        return self.problem.binding(*self._mean_chol(theta))
+
+
+def _cholesky_or_nan(cov):
+    """Batched lower Cholesky factors, NaN for the matrices that are not positive definite
+    (a trial step of the root finder; its residual is then rejected as non-finite)."""
+    try:
+        return np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        out = np.full(cov.shape, np.nan)
+        for i in np.ndindex(cov.shape[:-2]):
+            try:
+                out[i] = np.linalg.cholesky(cov[i])
+            except np.linalg.LinAlgError:
+                pass
+        return out
 
 
 def _event_values(problem, values, batch, fill=0.0):
@@ -194,31 +283,12 @@ def _event_values(problem, values, batch, fill=0.0):
 
 def _fit_bootstrap(cls, x, fixed, *, m, rng, tol=1e-10, max_iter=50):
     flat_x, flat_fixed, batch, size = _flatten_fit(x, fixed)
-    n, d = x.shape[-2:]
-    pieces = []
-    for part, problem in _chunk_problems(flat_x, flat_fixed, m, rng):
-        u0 = problem.to_u(problem.mle_mean, problem.mle_cov)
-        sol = solve_batched(problem.residual, u0, tol=tol, max_iter=max_iter)
-        mean, chol = problem.from_u(sol.u)
-        theta = problem.flat(mean, chol @ np.swapaxes(chol, -1, -2))
-        # Monte Carlo error (delta method, as the engine's): the Jacobian in theta
-        # coordinates, J_theta = J_u (d theta / d u)^{-1}, from a fresh forward-difference
-        # J_u at the root.
-        r0 = problem.residual(sol.u)
-        j_u = finite_difference_jacobian(problem.residual, sol.u, r0)
-        with np.errstate(all="ignore"):
-            j_theta = j_u @ np.linalg.pinv(problem.theta_jacobian(sol.u))
-        sims = problem.simulate(mean, chol)
-        se = monte_carlo_se(j_theta, sims, 1.0 / problem.scale, np.ones_like(theta))
-        pieces.append((problem, EngineResult(theta=theta, mc_se=se, residual=sol.residual,
-                                             residuals=r0, converged=sol.converged,
-                                             n_iter=sol.n_iter)))
-    problem = pieces[0][0]
-    out = EngineResult(*(np.concatenate([getattr(p[1], f) for p in pieces])
-                         for f in ("theta", "mc_se", "residual", "residuals", "converged")),
-                       n_iter=max(p[1].n_iter for p in pieces))
+    n = x.shape[-2]
+    model = _MVNModel(flat_x, flat_fixed)
+    out = solve_chunks(model, flat_x, m, rng, tol=tol, max_iter=max_iter, progress=False)
     warn_not_converged(out.converged, "bootstrap PLE of MultivariateGaussian", max_iter,
                        stacklevel=3)
+    problem = model.data
     theta = _event_values(problem, out.theta, batch)
     mean = fixed["mean"] if "mean" in fixed else theta.mean
     cov = fixed["cov"] if "cov" in fixed else theta.cov

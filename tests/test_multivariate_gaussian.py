@@ -747,3 +747,48 @@ def test_a_singular_data_driven_fit_is_reported_as_degenerate_data():
                                                   "not positive definite"):
         MVN._result(np.zeros((2, 2)), np.array([np.eye(2), np.zeros((2, 2))]), 3, {}, None,
                     "bootstrap PLE")
+
+
+def test_monte_carlo_se_with_a_full_parameter_jacobian():
+    # The engine's delta method takes d theta / d u elementwise (the scalar families) or
+    # as a full matrix (the Cholesky coordinates of a covariance): a diagonal full matrix
+    # gives the elementwise result, and a full one sqrt(diag(P Var(u) P^T)) by hand.
+    from ple_stats._engine import monte_carlo_se
+
+    gen = np.random.default_rng(0)
+    size, k, m = 4, 3, 50
+    jac = gen.standard_normal((size, k, k)) + 3 * np.eye(k)
+    sims = gen.standard_normal((m, size, k))
+    coord = gen.uniform(0.5, 2.0, (size, k))
+    p_diag = gen.uniform(0.5, 2.0, (size, k))
+    elementwise = monte_carlo_se(jac, sims, coord, p_diag)
+    full = monte_carlo_se(jac, sims, coord, p_diag[..., None] * np.eye(k))
+    np.testing.assert_allclose(full, elementwise, rtol=1e-12)
+    p = gen.standard_normal((size, k, k))
+    a = np.linalg.inv(jac) * coord[:, None, :]
+    c = np.stack([np.cov(sims[:, i], rowvar=False) for i in range(size)]) / m
+    want = np.sqrt(np.diagonal(p @ a @ c @ np.swapaxes(a, -1, -2) @ np.swapaxes(p, -1, -2),
+                               axis1=-2, axis2=-1))
+    np.testing.assert_allclose(monte_carlo_se(jac, sims, coord, p), want, rtol=1e-10)
+
+
+def test_bootstrap_ple_runs_on_the_engine_the_same_for_any_n_jobs(monkeypatch):
+    # The family's bootstrap PLE is the engine's solve_chunks on the adapter _MVNModel:
+    # with several chunks (forced small), the result is bit for bit the same whether the
+    # chunks run in-process or in two workers (each chunk's draws taken in order).
+    from ple_stats import _engine
+    from ple_stats._multivariate_gaussian_ple import _MVNModel
+
+    x = _dist((7,)).sample(10, rng=3).reshape(7, 10, 3)
+    monkeypatch.setattr(_engine, "MAX_DRAWS_PER_CHUNK", 20 * 30 * 3 * 2)  # 2 sets a chunk
+    outs = [_engine.solve_chunks(_MVNModel(x, {}), x, 20, np.random.default_rng(4),
+                                 tol=1e-10, max_iter=50, n_jobs=jobs, progress=False)
+            for jobs in (1, 2)]
+    for field in ("theta", "mc_se", "residual", "converged"):
+        np.testing.assert_array_equal(getattr(outs[0], field), getattr(outs[1], field))
+    assert outs[0].converged.all() and outs[0].theta.shape == (7, 3 + 6)
+    # and it is what fit_ple returns with the same chunks and draws
+    res = MVN.fit_ple(x, method="bootstrap", m=20, rng=4)
+    rows, cols = np.triu_indices(3)
+    np.testing.assert_array_equal(res.params.mean, outs[0].theta[:, :3])
+    np.testing.assert_array_equal(res.params.cov[:, rows, cols], outs[0].theta[:, 3:])
