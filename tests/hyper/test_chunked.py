@@ -62,11 +62,13 @@ def test_output_is_the_flat_chunked_vector_in_named_order(chunk_size):
     head = H.heads[0]
     X = _sets(2, 9, D)
     z = H.encode(X)
-    # the head written out: chunk j = offset_j + W2 relu(W1 [z, e_j] + b1) + b2
+    # the head written out: chunk j = offset_j + s (W2 relu(W1 [z, e_j] + b1) + b2),
+    # s = 1 / sqrt(J) by default
     inputs = torch.cat([z[:, None, :].expand(-1, head.num_chunks, -1),
                         head.embeddings.expand(2, -1, -1)], dim=-1)
     chunks = head.out(torch.relu(head.hidden(inputs)))
-    flat = chunks.reshape(2, -1)[:, :H.num_predicted] + head.bias
+    assert head.output_scale == 1 / math.sqrt(head.num_chunks)
+    flat = chunks.reshape(2, -1)[:, :H.num_predicted] / math.sqrt(head.num_chunks) + head.bias
     got = torch.cat([v.reshape(2, -1) for v in H(X).values()], dim=1)
     torch.testing.assert_close(got, flat, rtol=1e-5, atol=1e-6)
     assert chunks.shape[-1] == chunk_size
@@ -249,6 +251,27 @@ def test_bad_chunk_options():
     with pytest.raises(ValueError, match=r"^`chunk_offset` must be one of \('learned', "
                                          r"'fixed'\); got 'zero'"):
         HyperNetwork(target, in_features=D, chunk_size=4, chunk_offset="zero")
+    for bad in (0.0, -1.0, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match=r"^`chunk_output_scale` must be positive"):
+            HyperNetwork(target, in_features=D, chunk_size=4, chunk_output_scale=bad)
+    with pytest.raises(TypeError, match=r"^`chunk_output_scale` must be a positive number"):
+        hypernetwork_size(target, D, chunk_size=4, chunk_output_scale="auto")
+
+
+def test_chunk_output_scale_scales_the_shared_part_only():
+    # theta = offset + s * head(z, e_j): the offset (the initial weights) is not scaled,
+    # the set-dependent part is, linearly; an explicit s replaces the default 1 / sqrt(J).
+    target = _target("mlp")
+    X = _sets(2, 9, D)
+    nets = [HyperNetwork(target, in_features=D, chunk_size=4, head_init_std=0.3, seed=0,
+                         chunk_output_scale=s) for s in (1.0, 0.25)]
+    assert nets[1].heads[0].output_scale == 0.25
+    offset = nets[0].heads[0].bias
+    flat = [torch.cat([v.reshape(2, -1) for v in H(X).values()], dim=1) - offset
+            for H in nets]
+    torch.testing.assert_close(flat[1], 0.25 * flat[0])
+    assert flat[0].abs().max() > 1e-3  # the head contributes (head_init_std > 0)
+    assert "output_scale=0.25" in repr(nets[1])
 
 
 # -- training -----------------------------------------------------------------------------
