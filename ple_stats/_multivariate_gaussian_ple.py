@@ -201,7 +201,10 @@ class _MVNModel(BindingModel):
     def __init__(self, x, fixed):
         self.x, self.fixed = x, fixed
         self.data = _MVNBinding(x, fixed)
-        self.names = tuple(range(self.data.target.shape[-1]))
+        names = MultivariateGaussian._scalar_names(self.data.d)
+        d = self.data.d
+        self.names = ((names[:d] if self.data.mean_free else ())
+                      + (names[d:] if self.data.cov_free else ()))
 
     def subset(self, index):
         return _MVNModel(self.x[index], {k: v[index] for k, v in self.fixed.items()})
