@@ -95,11 +95,12 @@ class BindingModel:
         raise NotImplementedError
 
     def generate(self, theta, base):
-        """Synthetic data at ``theta`` (shape ``(size, k)``) from ``base``."""
+        """Synthetic data at ``theta`` (shape ``(size, k)``) from ``base``: ``(m, size, n,
+        *event)``."""
         raise NotImplementedError
 
     def estimate(self, data):
-        """The estimator T: data ``(..., size, n)`` to statistics ``(..., size, k)``."""
+        """The estimator T: data ``(..., size, n, *event)`` to statistics ``(..., size, k)``."""
         raise NotImplementedError
 
     def simulate(self, theta, base):
@@ -324,7 +325,9 @@ def solve_smooth(model, x, base, *, tol, max_iter):
     the model's ``simulate`` otherwise. Where the simulator also has
     ``binding(theta)``, the mean of ``simulate(theta)`` over the ``m`` sets
     computed more cheaply (e.g. by linearity from the mean of a summary of the
-    draws), the residual of the iteration uses it.
+    draws; equal to that mean up to rounding), it is used wherever the mean is
+    needed: the residual of the iteration, the coordinate derivative and the
+    reported residuals at the root.
     """
     target = model.target(x)
     target_c = model.stat_coords(target)
@@ -393,9 +396,13 @@ def monte_carlo_se(jacobian, sims, coord_derivative, param_jacobian):
         jinv = np.linalg.pinv(jacobian)
     a = jinv * coord_derivative[..., None, :]
     cov_u = a @ cov @ np.swapaxes(a, -1, -2)
-    if param_jacobian.ndim == jacobian.ndim:  # the full d theta / d u
+    if param_jacobian.shape == jacobian.shape:  # the full d theta / d u
         cov_u = param_jacobian @ cov_u @ np.swapaxes(param_jacobian, -1, -2)
         param_jacobian = np.ones(param_jacobian.shape[:-1])
+    elif param_jacobian.shape != jacobian.shape[:-1]:
+        raise ValueError(f"`param_jacobian` must have shape {jacobian.shape[:-1]} "
+                         f"(elementwise) or {jacobian.shape} (full); got "
+                         f"{param_jacobian.shape}.")
     return param_jacobian * np.sqrt(np.maximum(np.diagonal(cov_u, axis1=-2, axis2=-1), 0.0))
 
 

@@ -184,7 +184,8 @@ def _head_sizes(plan, width, numels, per_activation):
     predicted entries, a ``(J, e)`` table of chunk embeddings, the shared head
     ``Linear(width + e, k)``, an activation and ``Linear(k, c)``, and the flat
     ``P``-vector of initial weights (a parameter, or a buffer when
-    ``chunk_offset="fixed"``). See :class:`_ChunkedHead`.
+    ``chunk_offset="fixed"``), and the 0-d buffer of the output scale. See
+    :class:`_ChunkedHead`.
     """
     predicted = sum(numels)
     c = plan["chunk_size"]
@@ -199,7 +200,7 @@ def _head_sizes(plan, width, numels, per_activation):
     # per set: the hidden layer before and after its activation, the chunks' outputs,
     # and the sum with the offset
     per_set = 2 * chunks * k + chunks * c + predicted
-    return heads, (0 if learned else predicted), per_set
+    return heads, (0 if learned else predicted) + 1, per_set
 
 
 def _suggest_chunk_size(plan, warn_bytes):
@@ -275,10 +276,11 @@ def hypernetwork_size(
 ) -> dict:
     r"""The size of the :class:`HyperNetwork` that these options would build, without building it.
 
-    Takes the constructor's arguments (``head_init_std``, ``seed`` and
-    ``warn_bytes`` are accepted so that the same keywords can be passed, and do
-    not change the size). Nothing is allocated: the count comes from the
-    target's tensor shapes, so ``target`` may even live on the ``"meta"`` device
+    Takes the constructor's arguments (``head_init_std``, ``seed``,
+    ``warn_bytes`` and ``chunk_output_scale`` are accepted so that the same
+    keywords can be passed, and do not change the size). Nothing is allocated:
+    the count comes from the target's tensor shapes, so ``target`` may even live
+    on the ``"meta"`` device
     (``nn.Linear(4000, 4000, device="meta")``).
 
     With per-tensor heads (``chunk_size=None``) every predicted target entry
@@ -392,8 +394,11 @@ class _ChunkedHead(nn.Module):
         numel = init.numel()
         self.width, self.numel, self.chunk_size = width, numel, chunk_size
         self.num_chunks = math.ceil(numel / chunk_size)
-        self.output_scale = (default_chunk_output_scale(self.num_chunks)
-                             if output_scale is None else output_scale)
+        scale = (default_chunk_output_scale(self.num_chunks) if output_scale is None
+                 else output_scale)
+        # A buffer, so that the state dict carries it: a network loaded from a state dict
+        # computes the function that was saved whatever scale it was built with.
+        self.register_buffer("output_scale", torch.tensor(scale, dtype=dtype, device=device))
         self.embeddings = nn.Parameter(torch.empty(self.num_chunks, embedding_dim,
                                                    dtype=dtype, device=device))
         with torch.no_grad():
@@ -424,11 +429,19 @@ class _ChunkedHead(nn.Module):
         out = self.out(hidden).flatten(-2)                           # (*batch, J * c)
         if out.shape[-1] != self.numel:
             out = out[..., :self.numel]
-        return torch.add(self.bias, out, alpha=self.output_scale)  # one pass: offset + s out
+        return torch.addcmul(self.bias, out, self.output_scale)  # one pass: offset + s out
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # State dicts saved before the scale existed computed offset + out: scale 1.
+        key = prefix + "output_scale"
+        if prefix + "bias" in state_dict and key not in state_dict:
+            state_dict[key] = torch.ones((), dtype=self.output_scale.dtype,
+                                         device=self.output_scale.device)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def extra_repr(self):
         return (f"chunk_size={self.chunk_size}, chunks={self.num_chunks}, entries={self.numel}, "
-                f"output_scale={self.output_scale:.4g}")
+                f"output_scale={float(self.output_scale):.4g}")
 
 
 class HyperNetwork(nn.Module):

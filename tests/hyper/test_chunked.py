@@ -139,7 +139,8 @@ def test_large_target_sizes_and_the_warning_suggests_a_chunk_size():
     assert chunked["parameters"] == encoder + P + J * 8 + (96 + 8 + 1) * 32 + (32 + 1) * 2048
     assert chunked["parameters"] < 1.01 * P < plain["parameters"] / 96
     fixed = hypernetwork_size(big, in_features=1, chunk_size=2048, chunk_offset="fixed")
-    assert fixed["parameters"] == chunked["parameters"] - P and fixed["buffers"] == P
+    # buffers: the fixed offset (P entries) and the output scale (one)
+    assert fixed["parameters"] == chunked["parameters"] - P and fixed["buffers"] == P + 1
     assert fixed["bytes"] == chunked["bytes"]
     with warnings.catch_warnings():
         warnings.simplefilter("error", PLEWarning)
@@ -333,3 +334,24 @@ def test_hyper_vae_with_chunked_heads():
     hist = model.fit(x, steps=4, batch_size=16, device="cpu", seed=0, progress=False)
     assert len(hist.penalty) == 2 and all(math.isfinite(v) for v in hist.loss)
     assert model.sample(3, generator=torch.Generator().manual_seed(1)).shape == (3, 16)
+
+
+def test_the_output_scale_travels_with_the_state_dict():
+    # The scale is a buffer: a network loaded from a state dict computes the saved
+    # function whatever scale it was built with, and a state dict saved before the scale
+    # existed (no such key) loads as scale 1, the function it computed then.
+    target = _target("mlp")
+    X = _sets(2, 9, D)
+    saved = HyperNetwork(target, in_features=D, chunk_size=4, head_init_std=0.3, seed=0,
+                         chunk_output_scale=1.0)
+    loaded = HyperNetwork(target, in_features=D, chunk_size=4, head_init_std=0.3, seed=1)
+    assert float(loaded.heads[0].output_scale) != 1.0
+    loaded.load_state_dict(saved.state_dict())
+    for name, value in saved(X).items():
+        assert torch.equal(loaded(X)[name], value), name
+    legacy = {k: v for k, v in saved.state_dict().items() if not k.endswith("output_scale")}
+    again = HyperNetwork(target, in_features=D, chunk_size=4, seed=2)
+    again.load_state_dict(legacy)  # strict: the missing key is filled, not an error
+    assert float(again.heads[0].output_scale) == 1.0
+    for name, value in saved(X).items():
+        assert torch.equal(again(X)[name], value), name
