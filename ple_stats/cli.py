@@ -69,9 +69,9 @@ _REPRODUCTIONS = {
     "deep-ablation": ("reproduce_deep_ablation",
                       "is the PLE penalty what delays a Hyper-VAE's collapse? A paired, "
                       "Holm-corrected ablation over lambda, m, detach and the penalty form "
-                      "(needs torch and statsmodels; the default grid takes about 50 min and "
-                      "at most 90 min on 2 CPU cores with --n-jobs 2; --quick: under a "
-                      "minute)"),
+                      "(needs torch and statsmodels; the default grid takes about 50-60 min "
+                      "and at most 90 min on 2 CPU cores with --n-jobs 2, --fairness-ratio "
+                      "adds about 15 min; --quick: under a minute)"),
 }
 _EVERY = tuple(_REPRODUCTIONS)
 _TORCH = ("fairness", "deep-madness")

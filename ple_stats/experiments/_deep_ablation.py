@@ -367,8 +367,10 @@ def reproduce_deep_ablation(out="results/deep-ablation", *, seeds=None, generati
 
     Cost: the default (9 cells, 30 seeds, 3 generations of 300 steps on the
     1797 digits) is 270 chains, about 195 core-seconds per seed on an idle
-    CPU: about 50 min of wall time with ``n_jobs=2`` on 2 idle CPU cores, and
-    at most 90 min; ``quick``: under a minute.
+    CPU: about 50 min of wall time with ``n_jobs=2`` on 2 idle CPU cores (measured:
+    1.9 min per seed with other jobs sharing the machine, about 58 min for 30), and
+    at most 90 min; the fairness part adds about 15 min (measured 14.3); ``quick``:
+    under a minute.
 
     Parameters
     ----------
@@ -517,7 +519,7 @@ def reproduce_deep_ablation(out="results/deep-ablation", *, seeds=None, generati
     paths["markdown"] = _write_markdown(os.path.join(out, "deep_ablation.md"), rows, power,
                                         seeds, generations, floor, fairness)
     paths["figure"] = _plot(plt, out, rows, curves, cells, labels_of, generations, floor,
-                            seeds)
+                            seeds, fairness)
     total = time.perf_counter() - started
     seconds = {c.name: round(float(sum(r["train_seconds"].sum() for r in by_cell[c.name])), 2)
                for c in cells}
@@ -590,9 +592,8 @@ def _write_markdown(path, rows, power, seeds, generations, floor, fairness=None)
     return path
 
 
-def _plot(plt, out, rows, curves, cells, labels_of, generations, floor, seeds):
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(12, 4.6), constrained_layout=True,
-                                 gridspec_kw={"width_ratios": [1.3, 1]})
+def _effects_panel(ax, rows, xlabel, title):
+    """Paired differences with their 95 % and simultaneous intervals, one row per cell."""
     ypos = np.arange(len(rows))[::-1]
     for yv, r in zip(ypos, rows):
         color = "tab:blue" if r["family"] == "grid" else "tab:red"
@@ -604,9 +605,25 @@ def _plot(plt, out, rows, curves, cells, labels_of, generations, floor, seeds):
     ax.set_yticks(ypos)
     ax.set_yticklabels([r["label"] + (" *" if r["reject"] and r["family"] == "grid" else "")
                         for r in rows], fontsize=8)
-    ax.set_xlabel("mean FID over generations: cell − Hyper-VAE (λ = 0)")
-    ax.set_title(f"Paired by seed ({seeds} seeds): 95 % CI, faint: simultaneous CI;"
-                 " * Holm", fontsize=9)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, fontsize=9)
+
+
+def _plot(plt, out, rows, curves, cells, labels_of, generations, floor, seeds, fairness=None):
+    """The collapse's effects and FID curves; with the fairness part, its effects between
+    them (the same cells, in the same rows)."""
+    ratios = [1.3] + ([1.0] if fairness else []) + [1.0]
+    fig, axes = plt.subplots(1, len(ratios), figsize=(5.5 * len(ratios), 4.6),
+                             constrained_layout=True, gridspec_kw={"width_ratios": ratios})
+    ax, bx = axes[0], axes[-1]
+    _effects_panel(ax, rows, "mean FID over generations: cell − Hyper-VAE (λ = 0)",
+                   f"Paired by seed ({seeds} seeds): 95 % CI, faint: simultaneous CI; * Holm")
+    if fairness:
+        _effects_panel(axes[1], fairness["rows"],
+                       "R_fair (FID minority / FID majority): cell − Hyper-VAE (λ = 0)",
+                       f"Fairness at R_I = {fairness['ratio']:g} (lower: fairer); * Holm")
+        axes[1].set_yticklabels([r["label"] + (" *" if r["reject"] and r["family"] == "grid"
+                                               else "") for r in fairness["rows"]], fontsize=7)
     gens = np.arange(1, generations + 1)
     shades = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, max(1, len(cells) - 2)))
     styles = {"vae": ("tab:red", "-"), "lam0": ("k", "-")}
