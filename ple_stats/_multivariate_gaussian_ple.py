@@ -218,6 +218,8 @@ class _MVNModel(BindingModel):
     def simulate(self, theta, base):
         return self.simulator(base).simulate(theta)
 
+    # The engine calls these with the model's own data (``subset`` restricts both), so the
+    # MLE and the scale computed at construction are reused.
     def target(self, x):
         return self.data.target
 
