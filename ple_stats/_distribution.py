@@ -14,6 +14,9 @@ declares its parameters and supplies only its mathematics:
     Support checks on validated data.
 ``_mle(x, fixed)`` / ``_ple_analytic(x, fixed, **options)``
     The estimators, vectorised along the last axis.
+``_fit_floats(x, fixed, kind)`` (optional)
+    The same estimator for one float64 data set on Python floats, for the
+    common cases a family chooses (see :meth:`Distribution._fit_floats`).
 """
 
 from __future__ import annotations
@@ -310,6 +313,10 @@ class Distribution(DistributionBase):
         TypeError
             For non-numeric data or unknown keywords.
         """
+        if type(x) is np.ndarray and x.ndim == 1 and x.dtype is _FLOAT64:
+            result = cls._fit_one_float_set(x, fixed, "mle")
+            if result is not None:
+                return result
         info = {"estimator": "closed-form maximum likelihood"}
         plain = cls._plain_fixed(fixed)
         if plain is not None and _plain_data(x, cls._min_n("mle", plain, {})):
@@ -367,7 +374,11 @@ class Distribution(DistributionBase):
         if (penalty is None and rng is None and cls._has_analytic_ple
                 and (method is None or (type(method) is str and method == "analytic"))
                 and type(m) is int and m >= 2):
-            result = cls._fit_ple_plain(x, kwargs)  # one data set, defaults: see fit_mle
+            result = None
+            if type(x) is np.ndarray and x.ndim == 1 and x.dtype is _FLOAT64:
+                result = cls._fit_one_float_set(x, kwargs, "ple")
+            if result is None:
+                result = cls._fit_ple_plain(x, kwargs)  # one data set, defaults: see fit_mle
             if result is not None:
                 return result
         x, fixed, options = cls._prepare_fit(x, kwargs, "fit_ple", allow_options=True)
@@ -396,6 +407,73 @@ class Distribution(DistributionBase):
         return fit_bootstrap(cls, x, fixed, options, m=m, rng=as_rng(rng))
 
     # -- fitting internals ----------------------------------------------------------
+    #: Whether the family implements :meth:`_fit_floats`.
+    _has_fit_floats: ClassVar[bool] = False
+
+    @classmethod
+    def _fit_floats(cls, x, fixed, kind):
+        """The closed-form fit of one data set on Python floats, or ``None``.
+
+        ``x`` is a 1-D float64 array with at least :meth:`_min_n` observations,
+        ``fixed`` maps parameter names to Python floats in their domains, ``kind``
+        is ``"mle"`` or ``"ple"`` (the analytic PLE with the default options).
+        Returns the parameters in ``_param_names`` order (fixed ones included) as
+        Python floats, bit for bit those of ``_mle``/``_ple_analytic``, or ``None``
+        whenever anything is unusual: non-finite data, data outside the support, a
+        zero division, values that break the family's joint constraint
+        (``_check_joint``), a case the family does not handle. The general path
+        then fits (and raises its messages). Families that define it set
+        ``_has_fit_floats``; ``tests/test_fit_fast_path.py`` pins the results.
+        """
+        return None
+
+    @classmethod
+    def _fit_one_float_set(cls, x, kwargs, kind):
+        """The result of :meth:`_fit_floats` for one float64 data set, or ``None``: the
+        public path's checks on Python floats, and its result, built directly."""
+        if not cls._has_fit_floats:
+            return None
+        constraints = cls._constraints
+        if kwargs:
+            if len(kwargs) >= len(cls._param_names):
+                return None
+            for name, value in kwargs.items():
+                if (type(value) is not float or name not in constraints
+                        or not constraints[name].contains_float(value)):
+                    return None
+        options = cls._default_ple_options() if kind == "ple" else {}
+        if x.shape[0] < max(1, cls._min_n(kind, kwargs, options)):
+            return None
+        try:
+            values = cls._fit_floats(x, kwargs, kind)
+        except ZeroDivisionError:
+            return None
+        if values is None:
+            return None
+        for name, value in zip(cls._param_names, values):
+            if not constraints[name].contains_float(value):
+                return None
+        dist = object.__new__(cls)
+        dist._values = tuple(map(_frozen_float, values))
+        fixed = ({name: kwargs[name] for name in cls._param_names if name in kwargs}
+                 if kwargs else {})
+        if kind == "mle":
+            info = {"estimator": "closed-form maximum likelihood", "fixed": tuple(fixed)}
+            refit = _ClosedFormRefit(cls.fit_mle, {}, fixed)
+        else:
+            info = {"estimator": "closed-form PLE", **options, "fixed": tuple(fixed)}
+            refit = _ClosedFormRefit(cls.fit_ple, {"method": "analytic", **options}, fixed)
+        return FitResult._trusted(cls.Params(*values), dist, kind, x.shape[0], info, refit)
+
+    @classmethod
+    def _default_ple_options(cls):
+        """The default ``fit_ple`` options of the family (one shared dict: read only)."""
+        cached = cls.__dict__.get("_default_options_cache")
+        if cached is None:
+            cached = {key: default for key, (default, _) in cls._ple_options.items()}
+            cls._default_options_cache = cached
+        return cached
+
     @classmethod
     def _fit_ple_plain(cls, x, kwargs):
         """The analytic PLE of one plain data set with the default options and fixed

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._distribution import Distribution
@@ -96,6 +98,17 @@ class Exponential(Distribution):
     @classmethod
     def _ple_analytic(cls, x, fixed):
         return {"rate": (x.shape[-1] - 1) / np.add.reduce(x, axis=-1)}
+
+    _has_fit_floats = True
+
+    @classmethod
+    def _fit_floats(cls, x, fixed, kind):
+        # _mle / _ple_analytic on Python floats; the sum doubles as the finiteness check
+        total = float(np.add.reduce(x, axis=None))
+        if not (math.isfinite(total) and np.minimum.reduce(x, axis=None) >= 0):
+            return None
+        n = x.shape[0]
+        return ((n - 1 if kind == "ple" else n) / total,)
 
     # -- exact theory of the replace loop (ple_stats._theory) ------------------------
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -53,6 +54,17 @@ def _c4_series(n):
     x = (np.asarray(n, dtype=float) - 1.0) / 2.0
     return np.exp(-1.0 / (8 * x) + 1.0 / (192 * x**3) - 1.0 / (640 * x**5)
                   + 17.0 / (14336 * x**7))
+
+
+def _sum_sq_dev(dev):
+    """Sum of squares of the deviations along the last axis (one formula for every path)."""
+    return np.einsum("...i,...i->...", dev, dev)
+
+
+@functools.lru_cache(maxsize=256)
+def _c4_of_int(n):
+    """:func:`c4` of an integer sample size, cached (the single-fit path's PLE)."""
+    return c4(n)
 
 
 class Gaussian(Distribution):
@@ -152,8 +164,7 @@ class Gaussian(Distribution):
 
     @staticmethod
     def _sum_sq(x, center):
-        dev = x - center[..., None]
-        return np.einsum("...i,...i->...", dev, dev)
+        return _sum_sq_dev(x - center[..., None])
 
     @classmethod
     def _mle(cls, x, fixed):
@@ -176,6 +187,24 @@ class Gaussian(Distribution):
         mu = np.add.reduce(x, axis=-1) / n
         s = np.sqrt(cls._sum_sq(x, mu) / (n - 1))
         return {"mu": mu, "sigma": s / c4(n) if parametrization == "sigma" else s}
+
+    _has_fit_floats = True
+
+    @classmethod
+    def _fit_floats(cls, x, fixed, kind):
+        # _mle / _ple_analytic (both free, the default parametrization) on Python floats;
+        # the sum doubles as the finiteness check
+        if fixed:
+            return None
+        n = x.shape[0]
+        total = float(np.add.reduce(x, axis=None))
+        if not math.isfinite(total):
+            return None
+        mu = total / n
+        sum_sq = float(_sum_sq_dev(x - mu))
+        if kind == "mle":
+            return mu, math.sqrt(sum_sq / n)
+        return mu, math.sqrt(sum_sq / (n - 1)) / _c4_of_int(n)
 
     # -- exact theory of the replace loop (ple_stats._theory) ------------------------
     @classmethod

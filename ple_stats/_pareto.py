@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._distribution import Distribution
@@ -130,6 +132,24 @@ class Pareto(Distribution):
         if "b" in fixed:
             return {"xm": xm}
         return {"b": x.shape[-1] / cls._log_excess(x, xm), "xm": xm}
+
+    _has_fit_floats = True
+
+    @classmethod
+    def _fit_floats(cls, x, fixed, kind):
+        # _mle (xm fixed or free) and _ple_analytic (xm fixed) on Python floats; the sum of
+        # the logs doubles as the finiteness check
+        if "b" in fixed or (kind == "ple" and "xm" not in fixed):
+            return None
+        low = float(np.minimum.reduce(x, axis=None))
+        xm = fixed.get("xm", low)
+        if not (low > 0 and low >= xm):
+            return None
+        log_excess = float(cls._log_excess(x, np.float64(xm)))
+        if not math.isfinite(log_excess):
+            return None
+        n = x.shape[0]
+        return (n - 1 if kind == "ple" else n) / log_excess, xm
 
     @classmethod
     def _ple_analytic(cls, x, fixed):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._distribution import Distribution
@@ -151,6 +153,23 @@ class Uniform(Distribution):
             return {"low": high - (n + 1) / n * (high - lo)}
         spread = (hi - lo) / (n - 1)
         return {"low": lo - spread, "high": hi + spread}
+
+    _has_fit_floats = True
+
+    @classmethod
+    def _fit_floats(cls, x, fixed, kind):
+        # _mle / _ple_analytic (both ends free) on Python floats; finite extremes mean
+        # finite data (NaN propagates through the reductions)
+        if fixed:
+            return None
+        lo = float(np.minimum.reduce(x, axis=None))
+        hi = float(np.maximum.reduce(x, axis=None))
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            return None
+        if kind == "mle":
+            return lo, hi
+        spread = (hi - lo) / (x.shape[0] - 1)
+        return lo - spread, hi + spread
 
     # -- exact theory of the replace loop (ple_stats._theory) ------------------------
     @classmethod
