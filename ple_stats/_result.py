@@ -83,8 +83,8 @@ class FitResult:
         of the cost, which matters for the single closed-form fits.
         """
         self = object.__new__(cls)
-        self.__dict__.update(params=params, dist=dist, method=method, n=n, info=info,
-                             refit=refit)
+        object.__setattr__(self, "__dict__", {"params": params, "dist": dist, "method": method,
+                                              "n": n, "info": info, "refit": refit})
         return self
 
     @property
