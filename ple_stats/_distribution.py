@@ -441,7 +441,7 @@ class Distribution(DistributionBase):
                 if (type(value) is not float or name not in constraints
                         or not constraints[name].contains_float(value)):
                     return None
-        options = cls._default_ple_options() if kind == "ple" else {}
+        options, ple_info, refit_options = _ple_defaults(cls) if kind == "ple" else _NO_OPTIONS
         if x.shape[0] < max(1, cls._min_n(kind, kwargs, options)):
             return None
         try:
@@ -461,18 +461,9 @@ class Distribution(DistributionBase):
             info = {"estimator": "closed-form maximum likelihood", "fixed": tuple(fixed)}
             refit = _ClosedFormRefit(cls.fit_mle, {}, fixed)
         else:
-            info = {"estimator": "closed-form PLE", **options, "fixed": tuple(fixed)}
-            refit = _ClosedFormRefit(cls.fit_ple, {"method": "analytic", **options}, fixed)
+            info = {**ple_info, "fixed": tuple(fixed)}
+            refit = _ClosedFormRefit(cls.fit_ple, refit_options, fixed)
         return FitResult._trusted(cls.Params(*values), dist, kind, x.shape[0], info, refit)
-
-    @classmethod
-    def _default_ple_options(cls):
-        """The default ``fit_ple`` options of the family (one shared dict: read only)."""
-        cached = cls.__dict__.get("_default_options_cache")
-        if cached is None:
-            cached = {key: default for key, (default, _) in cls._ple_options.items()}
-            cls._default_options_cache = cached
-        return cached
 
     @classmethod
     def _fit_ple_plain(cls, x, kwargs):
@@ -672,6 +663,22 @@ class Distribution(DistributionBase):
 
 
 _FLOAT64 = np.dtype(np.float64)
+
+_NO_OPTIONS = ({}, None, None)
+_PLE_DEFAULTS: dict = {}
+
+
+def _ple_defaults(cls):
+    """The defaults of ``fit_ple``'s options of a family, what an analytic PLE with them
+    records in ``info`` and the options of its refit: built once per class, shared, read
+    only (the single-fit path)."""
+    cached = _PLE_DEFAULTS.get(cls)
+    if cached is None:
+        options = {key: default for key, (default, _) in cls._ple_options.items()}
+        cached = (options, {"estimator": "closed-form PLE", **options},
+                  {"method": "analytic", **options})
+        _PLE_DEFAULTS[cls] = cached
+    return cached
 
 
 def _plain_data(x, n_min):

@@ -464,3 +464,18 @@ def test_geometric_ple_of_one_data_set_equals_the_array_solver():
             for row in rng.geometric(p, size=(4, n)):
                 expected = ps.Geometric.fit_ple(row[None]).params.p[0]
                 assert ps.Geometric.fit_ple(row).params.p == expected
+
+
+@pytest.mark.parametrize("family", ["Uniform", "Gaussian", "Exponential", "Pareto"])
+def test_single_fits_share_no_mutable_state(family):
+    # The float path builds the PLE's default options, info and refit options once per
+    # family: a caller who edits one result's info must not change the next result.
+    cls = getattr(ps, family)
+    x = data(family, 0, (25,))
+    first = cls.fit_ple(x)
+    expected = dict(first.info)
+    first.info["estimator"] = "edited"
+    first.info.clear()
+    again = cls.fit_ple(x)
+    assert again.info == expected and again.params == cls.fit_ple(list(x)).params
+    assert first.refit(x).params == again.params
