@@ -104,8 +104,8 @@ class Exponential(Distribution):
     @classmethod
     def _fit_floats(cls, x, fixed, kind):
         # _mle / _ple_analytic on Python floats; the sum doubles as the finiteness check
-        total = float(np.add.reduce(x, axis=None))
-        if not (math.isfinite(total) and np.minimum.reduce(x, axis=None) >= 0):
+        total = float(np.add.reduce(x))
+        if not (math.isfinite(total) and np.minimum.reduce(x) >= 0):
             return None
         n = x.shape[0]
         return ((n - 1 if kind == "ple" else n) / total,)

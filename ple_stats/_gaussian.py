@@ -197,7 +197,7 @@ class Gaussian(Distribution):
         if fixed:
             return None
         n = x.shape[0]
-        total = float(np.add.reduce(x, axis=None))
+        total = float(np.add.reduce(x))
         if not math.isfinite(total):
             return None
         mu = total / n

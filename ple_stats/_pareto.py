@@ -141,7 +141,7 @@ class Pareto(Distribution):
         # the logs doubles as the finiteness check
         if "b" in fixed or (kind == "ple" and "xm" not in fixed):
             return None
-        low = float(np.minimum.reduce(x, axis=None))
+        low = float(np.minimum.reduce(x))
         xm = fixed.get("xm", low)
         if not (low > 0 and low >= xm):
             return None

@@ -162,8 +162,8 @@ class Uniform(Distribution):
         # finite data (NaN propagates through the reductions)
         if fixed:
             return None
-        lo = float(np.minimum.reduce(x, axis=None))
-        hi = float(np.maximum.reduce(x, axis=None))
+        lo = float(np.minimum.reduce(x))
+        hi = float(np.maximum.reduce(x))
         if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
             return None
         if kind == "mle":
