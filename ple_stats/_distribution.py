@@ -407,8 +407,12 @@ class Distribution(DistributionBase):
         return fit_bootstrap(cls, x, fixed, options, m=m, rng=as_rng(rng))
 
     # -- fitting internals ----------------------------------------------------------
-    #: Whether the family implements :meth:`_fit_floats`.
-    _has_fit_floats: ClassVar[bool] = False
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # The float path is the family's own: a subclass that changes the estimators
+        # without its own _fit_floats takes the general path.
+        if "_fit_floats" in cls.__dict__:
+            _FLOAT_FIT_FAMILIES.add(cls)
 
     @classmethod
     def _fit_floats(cls, x, fixed, kind):
@@ -422,8 +426,9 @@ class Distribution(DistributionBase):
         whenever anything is unusual: non-finite data, data outside the support, a
         zero division, values that break the family's joint constraint
         (``_check_joint``), a case the family does not handle. The general path
-        then fits (and raises its messages). Families that define it set
-        ``_has_fit_floats``; ``tests/test_fit_fast_path.py`` pins the results.
+        then fits (and raises its messages). Used for the classes that define it
+        themselves (not for their subclasses); ``tests/test_fit_fast_path.py`` pins
+        the results.
         """
         return None
 
@@ -431,7 +436,7 @@ class Distribution(DistributionBase):
     def _fit_one_float_set(cls, x, kwargs, kind):
         """The result of :meth:`_fit_floats` for one float64 data set, or ``None``: the
         public path's checks on Python floats, and its result, built directly."""
-        if not cls._has_fit_floats:
+        if cls not in _FLOAT_FIT_FAMILIES:
             return None
         constraints = cls._constraints
         if kwargs:
@@ -666,6 +671,7 @@ _FLOAT64 = np.dtype(np.float64)
 
 _NO_OPTIONS = ({}, None, None)
 _PLE_DEFAULTS: dict = {}
+_FLOAT_FIT_FAMILIES: set = set()  # the classes that define Distribution._fit_floats
 
 
 def _ple_defaults(cls):

@@ -99,8 +99,6 @@ class Exponential(Distribution):
     def _ple_analytic(cls, x, fixed):
         return {"rate": (x.shape[-1] - 1) / np.add.reduce(x, axis=-1)}
 
-    _has_fit_floats = True
-
     @classmethod
     def _fit_floats(cls, x, fixed, kind):
         # _mle / _ple_analytic on Python floats; the sum doubles as the finiteness check

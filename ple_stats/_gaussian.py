@@ -188,8 +188,6 @@ class Gaussian(Distribution):
         s = np.sqrt(cls._sum_sq(x, mu) / (n - 1))
         return {"mu": mu, "sigma": s / c4(n) if parametrization == "sigma" else s}
 
-    _has_fit_floats = True
-
     @classmethod
     def _fit_floats(cls, x, fixed, kind):
         # _mle / _ple_analytic (both free, the default parametrization) on Python floats;

@@ -133,8 +133,6 @@ class Pareto(Distribution):
             return {"xm": xm}
         return {"b": x.shape[-1] / cls._log_excess(x, xm), "xm": xm}
 
-    _has_fit_floats = True
-
     @classmethod
     def _fit_floats(cls, x, fixed, kind):
         # _mle (xm fixed or free) and _ple_analytic (xm fixed) on Python floats; the sum of

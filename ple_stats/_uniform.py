@@ -154,8 +154,6 @@ class Uniform(Distribution):
         spread = (hi - lo) / (n - 1)
         return {"low": lo - spread, "high": hi + spread}
 
-    _has_fit_floats = True
-
     @classmethod
     def _fit_floats(cls, x, fixed, kind):
         # _mle / _ple_analytic (both ends free) on Python floats; finite extremes mean

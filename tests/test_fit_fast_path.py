@@ -479,3 +479,15 @@ def test_single_fits_share_no_mutable_state(family):
     again = cls.fit_ple(x)
     assert again.info == expected and again.params == cls.fit_ple(list(x)).params
     assert first.refit(x).params == again.params
+
+
+def test_a_subclass_with_its_own_estimator_is_not_given_the_float_path():
+    # The float path belongs to the class that defines it: a subclass that changes the
+    # estimator (and not _fit_floats) gets its own estimator for one data set too.
+    class Scaled(ps.Exponential):
+        @classmethod
+        def _mle(cls, x, fixed):
+            return {"rate": 2.0 * super()._mle(x, fixed)["rate"]}
+
+    x = data("Exponential", 0, (25,))
+    assert Scaled.fit_mle(x).params.rate == 2.0 * ps.Exponential.fit_mle(x).params.rate
