@@ -477,19 +477,14 @@ class Distribution(DistributionBase):
         fixed = cls._plain_fixed(kwargs)
         if fixed is None:
             return None
-        options = {}
-        for key, (default, allowed) in cls._ple_options.items():
-            if allowed is not None and default not in allowed:  # pragma: no cover
-                return None
-            options[key] = default
+        options, info, refit_options = _ple_defaults(cls)
         if not _plain_data(x, cls._min_n("ple", fixed, options)):
             return None
         cls._check_data(x, fixed)
         with np.errstate(divide="ignore", invalid="ignore"):
             params = cls._ple_analytic(x, fixed, **options)
-        return cls._make_scalar_result(
-            params, x, fixed, "ple", {"estimator": "closed-form PLE", **options},
-            _ClosedFormRefit(cls.fit_ple, {"method": "analytic", **options}, fixed))
+        return cls._make_scalar_result(params, x, fixed, "ple", info,
+                                       _ClosedFormRefit(cls.fit_ple, refit_options, fixed))
 
     @classmethod
     def _plain_fixed(cls, kwargs):

@@ -80,6 +80,24 @@ def fit_runs(fit, x, rng, k):
     return theta, collapsed
 
 
+def _freeze_diverged(traj, alive, finite, t, k):
+    """Runs whose data of generation ``t`` overflowed stop there (recorded in ``traj``)."""
+    traj[alive & ~finite, :, k] = t
+    alive &= finite
+
+
+def _refit_alive(estimator, x, rng, k, alive, traj, t):
+    """Fit the live runs' data (:func:`fit_runs`); runs whose data the estimator refuses
+    collapse at generation ``t`` (recorded in ``traj``, removed from ``alive``). Returns
+    the indices of the runs fitted and their estimates."""
+    index = np.flatnonzero(alive)
+    fitted, collapsed = fit_runs(estimator, x[alive], rng, k)
+    if collapsed.any():
+        traj[index[collapsed], :, k + 1] = t
+        alive[index[collapsed]] = False
+    return index[~collapsed], fitted[~collapsed]
+
+
 def _run_chunk(spec: _Spec, runs: int, seed) -> np.ndarray:
     """Simulate ``runs`` independent runs.
 
@@ -113,18 +131,12 @@ def _run_chunk(spec: _Spec, runs: int, seed) -> np.ndarray:
                                    lambda dist, size: dist._sample_values(size, rng), axis=-1)
         finite = np.isfinite(x).all(axis=-1)
         if not finite.all():
-            newly = alive & ~finite
-            traj[newly, :, k] = t
-            alive &= finite
+            _freeze_diverged(traj, alive, finite, t, k)
             if pool is not None:
                 pool = np.where(finite[:, None], pool, 1.0)
         if alive.any():
-            index = np.flatnonzero(alive)
-            fitted, collapsed = fit_runs(spec.estimator, x[alive], rng, k)
-            if collapsed.any():
-                traj[index[collapsed], :, k + 1] = t
-                alive[index[collapsed]] = False
-            theta[index[~collapsed]] = fitted[~collapsed]
+            done, fitted = _refit_alive(spec.estimator, x, rng, k, alive, traj, t)
+            theta[done] = fitted
         traj[:, t, :k] = theta
     return traj
 
@@ -338,20 +350,13 @@ def _run_event_data_chunk(spec: _Spec, runs: int, seed) -> np.ndarray:
                                    lambda dist, size: dist.sample(size, rng), axis=-2)
         finite = np.isfinite(x).all(axis=(-2, -1))
         if not finite.all():
-            newly = alive & ~finite
-            traj[newly, :, k] = t
-            alive &= finite
+            _freeze_diverged(traj, alive, finite, t, k)
             if pool is not None:
                 pool = np.where(finite[:, None, None], pool, 0.0)
         if alive.any():
-            index = np.flatnonzero(alive)
-            fitted, collapsed = fit_runs(spec.estimator, x[alive], rng, k)
-            if collapsed.any():
-                traj[index[collapsed], :, k + 1] = t
-                alive[index[collapsed]] = False
-            done = index[~collapsed]
-            theta[done] = fitted[~collapsed]
-            mean[done], cov[done] = family._unflatten(fitted[~collapsed], d)
+            done, fitted = _refit_alive(spec.estimator, x, rng, k, alive, traj, t)
+            theta[done] = fitted
+            mean[done], cov[done] = family._unflatten(fitted, d)
             factor[done] = _lower_factor(cov[done])
         traj[:, t, :k] = theta
     return traj

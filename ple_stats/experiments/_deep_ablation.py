@@ -592,7 +592,7 @@ def _write_markdown(path, rows, power, seeds, generations, floor, fairness=None)
     return path
 
 
-def _effects_panel(ax, rows, xlabel, title):
+def _effects_panel(ax, rows, xlabel, title, fontsize=8):
     """Paired differences with their 95 % and simultaneous intervals, one row per cell."""
     ypos = np.arange(len(rows))[::-1]
     for yv, r in zip(ypos, rows):
@@ -604,7 +604,7 @@ def _effects_panel(ax, rows, xlabel, title):
     ax.axvline(0, color="0.5", lw=0.8)
     ax.set_yticks(ypos)
     ax.set_yticklabels([r["label"] + (" *" if r["reject"] and r["family"] == "grid" else "")
-                        for r in rows], fontsize=8)
+                        for r in rows], fontsize=fontsize)
     ax.set_xlabel(xlabel)
     ax.set_title(title, fontsize=9)
 
@@ -621,9 +621,8 @@ def _plot(plt, out, rows, curves, cells, labels_of, generations, floor, seeds, f
     if fairness:
         _effects_panel(axes[1], fairness["rows"],
                        "R_fair (FID minority / FID majority): cell − Hyper-VAE (λ = 0)",
-                       f"Fairness at R_I = {fairness['ratio']:g} (lower: fairer); * Holm")
-        axes[1].set_yticklabels([r["label"] + (" *" if r["reject"] and r["family"] == "grid"
-                                               else "") for r in fairness["rows"]], fontsize=7)
+                       f"Fairness at R_I = {fairness['ratio']:g} (lower: fairer); * Holm",
+                       fontsize=7)
     gens = np.arange(1, generations + 1)
     shades = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, max(1, len(cells) - 2)))
     styles = {"vae": ("tab:red", "-"), "lam0": ("k", "-")}
