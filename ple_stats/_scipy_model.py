@@ -16,7 +16,9 @@ the engine's adapter (:class:`ple_stats._engine.BindingModel`):
   :mod:`ple_stats._scipy_fast` registers an exact MLE for the distribution and
   its fixed parameters (gamma, lognorm, weibull_min with ``loc`` fixed; beta
   with ``loc`` and ``scale`` fixed; norm), that estimator is ``T`` instead, for
-  the observed and the synthetic data alike;
+  the observed and the synthetic data alike; for ``t`` and ``genextreme``,
+  :mod:`ple_stats._scipy_loglik` sums the log-density with scipy's own
+  arithmetic (the same numbers) but its parameter-only terms once per data set;
 * coordinates: log of the distance to a finite end of a parameter's domain,
   logit inside a bounded domain, and for real parameters (``loc``) the value
   centred at the data's MLE and divided by a reference scale, so that every
@@ -37,6 +39,7 @@ from ._batched_mle import MaximizeResult, maximize_batched
 from ._engine import BindingModel
 from ._scipy_direct import _discrete_ppf, _fast_logdensity, _standard_ppf
 from ._scipy_fast import fast_mle
+from ._scipy_loglik import summed_logpdf
 
 __all__ = ["ScipySpec", "ScipyModel", "Coords", "fit_mle_batched", "describe"]
 
@@ -358,6 +361,13 @@ def _logdensity(spec, data, values):
             out = inst.logpmf(data) if spec.discrete else inst.logpdf(data)
         else:
             shapes = [args[n] for n in spec.shape_names]
+            summed = summed_logpdf(spec) if spec.fast else None
+            if summed is not None:
+                total = summed(data, shapes, args["loc"], args["scale"])
+                rule = np.isnan(total)
+                if rule.any():  # the special cases: scipy's general rule, set by set
+                    total[rule] = _scipy_rule_sums(spec, data, shapes, args, rule)
+                return np.where(np.isfinite(total), total, -np.inf)
             out = None
             if spec.fast:
                 try:
@@ -370,6 +380,22 @@ def _logdensity(spec, data, values):
                 out = dist.logpdf(data, *shapes, loc=args["loc"], scale=args["scale"])
         total = np.sum(out, axis=-1)
     return np.where(np.isfinite(total), total, -np.inf)
+
+
+def _scipy_rule_sums(spec, data, shapes, args, where):
+    """scipy's summed log-density of the (P, B) entries ``where`` (a boolean mask)."""
+    shape = where.shape
+    pick = np.nonzero(where)
+    batch = pick[-1]
+
+    def take(a):
+        a = np.broadcast_to(np.asarray(a, dtype=float), shape + (1,))
+        return a[pick]
+
+    sub = {"loc": take(args["loc"]), "scale": take(args["scale"])}
+    sub_shapes = [take(a) for a in shapes]
+    out = spec.dist.logpdf(data[batch], *sub_shapes, loc=sub["loc"], scale=sub["scale"])
+    return np.sum(out, axis=-1)
 
 
 def _uniform_mle(data, fixed, free):

@@ -14,6 +14,7 @@ from ._lib.executor import check_executor
 from ._result import FitResult, Refit
 from ._scipy_model import (Coords, ScipyModel, anchor_for, describe, fit_mle_batched,
                            parse_fixed)
+from ._scipy_starts import batched_start, trusted
 from ._validation import as_data, as_int, as_rng, fmt_value
 from ._warnings import NoMLEWarning
 
@@ -153,10 +154,14 @@ def fit_ple(dist, data=None, *, m=100, rng=None, tol=1e-8, max_iter=30, n_jobs=1
     each a few Newton steps from a warm start, on one stencil of ``logpdf``
     evaluations. For location-scale distributions the synthetic sets are
     fitted in standardised form, once per value of the shapes, so ``loc`` and
-    ``scale`` cost nothing extra. ``T`` on the observed data starts from
-    scipy's own ``dist.fit`` (continuous) or a grid search (discrete and new
-    infrastructure) and is polished by the same Newton iteration, so observed
-    and synthetic data are fitted by the same estimator.
+    ``scale`` cost nothing extra. ``T`` on the observed data starts from a
+    batched estimate where one is registered (``genextreme``: L-moments;
+    ``t``: median and quantiles; a data set that does not reach a regular
+    interior maximum from it is started again from scipy's fit, keeping the
+    higher maximum), from scipy's own ``dist.fit`` otherwise (continuous) or
+    from a grid search (discrete and new infrastructure), and is polished by
+    the same Newton iteration, so observed and synthetic data are fitted by
+    the same estimator.
 
     Examples
     --------
@@ -398,29 +403,98 @@ def _fast_starts(spec, fixed, free, x):
 
 
 def _observed_fit(spec, fixed, free, x, fit_kwds):
-    """T on the observed data: a start (scipy's fit, or a grid) polished by the batched MLE.
+    """T on the observed data: a start polished by the batched MLE.
+
+    The start is the exact batched MLE where :mod:`ple_stats._scipy_fast` has one,
+    else a batched estimate of :mod:`ple_stats._scipy_starts` (data sets where
+    the polish from it does not reach an interior maximum are started again from
+    scipy's fit), else scipy's own ``dist.fit`` (continuous) or a grid search
+    (discrete and new infrastructure).
 
     Returns ``t_obs (size, k)``, the coordinates' ``center``/``spread`` and the
     MLE-at-the-edge flags (per data set and per parameter).
     """
     size, n = x.shape
     starts = {name: np.full(size, value, dtype=float) for name, value in fixed.items()}
+    batched = False
     if spec.kind == "continuous":
-        fast = _fast_starts(spec, fixed, free, x)
-        if fast is not None:  # the exact batched MLE needs no start: skip scipy's fit loop
-            starts.update(fast)
-        else:
-            fits = np.array([_scipy_fit(spec, row, fit_kwds) for row in x])
-            for i, name in enumerate(spec.names):
-                if name not in fixed:
-                    starts[name] = fits[:, i]
+        found = _fast_starts(spec, fixed, free, x)
+        if found is None:
+            found = _finite_starts(batched_start(spec, fixed, x), free)
+            batched = found is not None
+        if found is None:
+            found = _scipy_starts(spec, fit_kwds, free, x)
+        starts.update(found)
     else:
         starts.update(_grid_start(spec, fixed, free, x))
     bad = ~np.all(np.isfinite(np.stack([starts[name] for name in free], axis=-1)), axis=-1)
     if bad.any():
         raise ValueError(f"no starting fit for the data set at index "
                          f"{int(np.flatnonzero(bad)[0])} of `data` (scipy's fit failed).")
+    t_obs, value, per_param, converged = _polish(spec, free, x, starts)
+    if batched:
+        # Data sets where the batched start does not reach a (regular) interior maximum
+        # are started again from scipy's fit; the higher of the two maxima is kept.
+        full = {**{name: starts[name] for name in fixed}, **dict(zip(free, t_obs.T))}
+        kept = (converged & ~per_param.any(axis=-1) & np.isfinite(value)
+                & trusted(spec, full))
+        if not kept.all():
+            _refit_from(spec, free, x, ~kept, starts, t_obs, value, per_param,
+                        lambda rows: _scipy_starts(spec, fit_kwds, free, x[rows]))
+    if spec.kind == "continuous" and not np.all(np.isfinite(value)):
+        # a start outside the support (scipy's fit of the three-parameter weibull_min
+        # can put loc above the smallest observation): the best point of a grid instead
+        _refit_from(spec, free, x, ~np.isfinite(value), starts, t_obs, value, per_param,
+                    lambda rows: _grid_start(spec, fixed, free, x[rows]))
+    if not np.all(np.isfinite(value)):
+        i = int(np.flatnonzero(~np.isfinite(value))[0])
+        raise ValueError(f"the log-likelihood of {spec.label()} is -inf at every parameter "
+                         f"tried for the data set at index {i} of `data`: are the data in "
+                         "its support?")
     center, spread = _reference(spec, fixed, free, x, starts)
+    domains = [spec.domains[name] for name in free]
+    center = np.where([c == "identity" for c in Coords.for_domains(domains).kinds], t_obs,
+                      center)
+    return t_obs, center, spread, per_param.any(axis=-1), per_param
+
+
+def _finite_starts(found, free):
+    """The free parameters' batched starts, or None unless finite for every data set."""
+    if found is None:
+        return None
+    if not np.all(np.isfinite(np.stack([found[name] for name in free], axis=-1))):
+        return None
+    return {name: found[name] for name in free}
+
+
+def _refit_from(spec, free, x, rows, starts, t_obs, value, per_param, new_starts):
+    """Polish the starts ``new_starts(rows)`` of the data sets ``rows`` and keep, in
+    place, the fits with a log-likelihood at least as high as the maxima found so far."""
+    rows = np.flatnonzero(rows)
+    sub = {name: v[rows] for name, v in starts.items()}
+    sub.update(new_starts(rows))
+    finite = np.all(np.isfinite(np.stack([sub[name] for name in free], axis=-1)), axis=-1)
+    rows = rows[finite]
+    sub = {name: v[finite] for name, v in sub.items()}
+    if rows.size == 0:
+        return
+    t_new, v_new, p_new, _ = _polish(spec, free, x[rows], sub)
+    take = ~(v_new < value[rows])
+    pick = rows[take]
+    t_obs[pick], value[pick], per_param[pick] = t_new[take], v_new[take], p_new[take]
+    for name in free:
+        starts[name][pick] = sub[name][take]
+
+
+def _scipy_starts(spec, fit_kwds, free, x):
+    fits = np.array([_scipy_fit(spec, row, fit_kwds) for row in x]).reshape(len(x), -1)
+    return {name: fits[:, i] for i, name in enumerate(spec.names) if name in free}
+
+
+def _polish(spec, free, x, starts):
+    """The batched MLE from ``starts``: ``(t_obs, loglik, per-parameter edge flags,
+    converged)``."""
+    size = x.shape[0]
     domains = [spec.domains[name] for name in free]
     if spec.kind == "continuous":
         # Fitted in standardised form, like the synthetic sets (the MLE is
@@ -437,19 +511,16 @@ def _observed_fit(spec, fixed, free, x, fit_kwds):
             elif name == "scale":
                 t_obs[:, j] = scale0 * fit[:, j]
         per_param = Coords.for_domains(domains).escaped(res.u)
+        # the log-likelihood of x, not of the standardised data
+        value = np.asarray(res.value, dtype=float) - x.shape[-1] * np.log(scale0)
     else:
+        center, spread = _reference(spec, {}, free, x, starts)
         coords = Coords.for_domains(domains, center, spread,
                                     anchor_for(domains, np.stack([starts[n] for n in free], -1)))
         t_obs, res = fit_mle_batched(spec, x, starts, free, coords)
         per_param = coords.escaped(coords.to_u(t_obs))
-    if not np.all(np.isfinite(res.value)):
-        i = int(np.flatnonzero(~np.isfinite(res.value))[0])
-        raise ValueError(f"the log-likelihood of {spec.label()} is -inf at every parameter "
-                         f"tried for the data set at index {i} of `data`: are the data in "
-                         "its support?")
-    center = np.where([c == "identity" for c in Coords.for_domains(domains).kinds], t_obs,
-                      center)
-    return t_obs, center, spread, per_param.any(axis=-1), per_param
+        value = np.array(res.value, dtype=float)
+    return t_obs, value, per_param, res.converged
 
 
 def _reference(spec, fixed, free, x, starts):
