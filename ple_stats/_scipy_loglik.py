@@ -10,9 +10,10 @@ point, special functions of the shapes alone (the t's normalising constant).
 The functions registered here compute the *same floating-point numbers* as
 ``dist.logpdf(x, *shapes, loc=loc, scale=scale)`` summed over the last axis —
 the same operations in the same order on every point, with the terms that
-depend only on the parameters evaluated once per data set — and hand every
-special case (a point on or beyond an end of the support, a shape at a limit)
-back to that general rule by marking the sum for scipy.
+depend only on the parameters evaluated once per data set. A sum with a point
+outside the support is ``-inf`` as scipy's is; the rarer special cases (a point
+exactly where ``c x = 1``, ``df = inf``, a scale that is not positive) are
+marked for scipy's own ``logpdf``, data set by data set.
 
 ``summed_logpdf(spec)`` gives the function for a :class:`ScipySpec` or None.
 The function ``fn(data, shapes, loc, scale)`` takes ``data`` (B, n) and
@@ -25,7 +26,8 @@ density).
 distribution   cost per observation (scipy's ``_logpdf`` in brackets)
 =============  ===========================================================
 ``t``          one ``log1p`` (``poch`` and ``log`` of the shape per point)
-``genextreme`` one ``log1p`` and one ``exp`` (three ``apply_where`` passes)
+``genextreme`` one ``log1p`` and one ``exp`` (three ``apply_where`` passes;
+               ``c = 0``, the Gumbel, with scipy's arithmetic too)
 =============  ===========================================================
 """
 
@@ -107,7 +109,7 @@ def _genextreme(data, shapes, loc, scale):
     from scipy import special
 
     (c,) = shapes
-    c = np.asarray(c, dtype=float)
+    c = np.atleast_1d(np.asarray(c, dtype=float))
     z, log_scale = _standardise(data, loc, scale, c)
     # scipy: cx = c x, logex2 = log1p(-cx), logpex2 = log1p(-cx) / c,
     # logpdf = -exp(logpex2) + logpex2 - logex2 (c != 0; the Gumbel's -exp(-x) - x at 0)
@@ -116,6 +118,16 @@ def _genextreme(data, shapes, loc, scale):
     # c > 0 and a = 1 / min(c, -tiny) for c < 0).
     c1 = c[..., 0]
     z_top, z_bottom = np.max(z, axis=-1), np.min(z, axis=-1)
+    gumbel = c1 == 0
+    if np.any(gumbel):
+        # scipy at c = 0: cx = 0, logex2 = log1p(-0.0) = -0.0, logpex2 = -x
+        neg_z = np.negative(z)
+        point = np.exp(neg_z)
+        np.negative(point, out=point)
+        point += neg_z
+        point -= -0.0
+        point -= log_scale
+        gumbel_total = np.sum(point, axis=-1)
     # point = -exp(logpex2) + logpex2 - logex2 - log(scale), in place
     logex2 = np.multiply(c, z, out=z)
     np.negative(logex2, out=logex2)
@@ -133,9 +145,11 @@ def _genextreme(data, shapes, loc, scale):
     outside = np.where(upper_side, z_end > support_end, z_end < support_end) & (c1 != 0)
     cz_top = c1 * z_end
     # -inf: a point outside the support mask, or c x > 1 (scipy's nan there);
-    # scipy's rule: c = 0 (the Gumbel), c x = 1 at some point, a scale <= 0.
+    # scipy's rule: c x = 1 at some point, a scale <= 0.
+    if np.any(gumbel):
+        total = np.where(gumbel, gumbel_total, total)
     scale_ok = np.broadcast_to(np.asarray(scale) > 0, z.shape[:-1] + (1,))[..., 0]
-    rule = ~outside & ((cz_top == 1.0) | (c1 == 0) | ~scale_ok)
+    rule = ~outside & ((cz_top == 1.0) | ~scale_ok)
     total = np.where(outside | (cz_top > 1.0), -np.inf, total)
     if np.any(rule):
         total = np.where(rule, np.nan, total)

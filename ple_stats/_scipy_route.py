@@ -405,41 +405,51 @@ def _fast_starts(spec, fixed, free, x):
 def _observed_fit(spec, fixed, free, x, fit_kwds):
     """T on the observed data: a start polished by the batched MLE.
 
-    The start is the exact batched MLE where :mod:`ple_stats._scipy_fast` has one,
-    else a batched estimate of :mod:`ple_stats._scipy_starts` (data sets where
-    the polish from it does not reach an interior maximum are started again from
-    scipy's fit), else scipy's own ``dist.fit`` (continuous) or a grid search
-    (discrete and new infrastructure).
+    The start of a continuous distribution is the exact batched MLE where
+    :mod:`ple_stats._scipy_fast` has one, else a batched estimate of
+    :mod:`ple_stats._scipy_starts` where one is registered, else scipy's own
+    ``dist.fit``. A data set whose polish from a batched estimate does not reach
+    a regular interior maximum (:func:`ple_stats._scipy_starts.trusted`) is
+    polished again from scipy's fit, and the higher of the two maxima is kept; a
+    data set without a finite start, or whose maximum is still ``-inf`` (a start
+    outside the support), starts from the best point of a grid. Discrete
+    distributions and the new infrastructure start from the grid.
 
     Returns ``t_obs (size, k)``, the coordinates' ``center``/``spread`` and the
     MLE-at-the-edge flags (per data set and per parameter).
     """
     size, n = x.shape
     starts = {name: np.full(size, value, dtype=float) for name, value in fixed.items()}
-    batched = False
+    batched = np.zeros(size, dtype=bool)  # data sets started from a batched estimate
     if spec.kind == "continuous":
         found = _fast_starts(spec, fixed, free, x)
         if found is None:
-            found = _finite_starts(batched_start(spec, fixed, x), free)
-            batched = found is not None
+            found = batched_start(spec, fixed, x)
+            if found is not None:
+                found = {name: np.array(found[name], dtype=float) for name in free}
+                batched = _finite_rows(found, free)
+                _fill_rows(found, ~batched, lambda rows: _scipy_starts(spec, fit_kwds, free,
+                                                                       x[rows]))
         if found is None:
             found = _scipy_starts(spec, fit_kwds, free, x)
         starts.update(found)
+        # scipy's fit failed (it raised): the grid
+        _fill_rows(starts, ~_finite_rows(starts, free),
+                   lambda rows: _grid_start(spec, fixed, free, x[rows]))
     else:
         starts.update(_grid_start(spec, fixed, free, x))
-    bad = ~np.all(np.isfinite(np.stack([starts[name] for name in free], axis=-1)), axis=-1)
+    bad = ~_finite_rows(starts, free)
     if bad.any():
         raise ValueError(f"no starting fit for the data set at index "
-                         f"{int(np.flatnonzero(bad)[0])} of `data` (scipy's fit failed).")
+                         f"{int(np.flatnonzero(bad)[0])} of `data` (scipy's fit and a grid "
+                         "search failed).")
     t_obs, value, per_param, converged = _polish(spec, free, x, starts)
-    if batched:
-        # Data sets where the batched start does not reach a (regular) interior maximum
-        # are started again from scipy's fit; the higher of the two maxima is kept.
-        full = {**{name: starts[name] for name in fixed}, **dict(zip(free, t_obs.T))}
+    if batched.any():
         kept = (converged & ~per_param.any(axis=-1) & np.isfinite(value)
-                & trusted(spec, full))
-        if not kept.all():
-            _refit_from(spec, free, x, ~kept, starts, t_obs, value, per_param,
+                & trusted(spec, dict(zip(free, t_obs.T))))
+        again = batched & ~kept
+        if again.any():
+            _refit_from(spec, free, x, again, starts, t_obs, value, per_param,
                         lambda rows: _scipy_starts(spec, fit_kwds, free, x[rows]))
     if spec.kind == "continuous" and not np.all(np.isfinite(value)):
         # a start outside the support (scipy's fit of the three-parameter weibull_min
@@ -458,13 +468,17 @@ def _observed_fit(spec, fixed, free, x, fit_kwds):
     return t_obs, center, spread, per_param.any(axis=-1), per_param
 
 
-def _finite_starts(found, free):
-    """The free parameters' batched starts, or None unless finite for every data set."""
-    if found is None:
-        return None
-    if not np.all(np.isfinite(np.stack([found[name] for name in free], axis=-1))):
-        return None
-    return {name: found[name] for name in free}
+def _finite_rows(values, free):
+    """Data sets whose values of every free parameter are finite."""
+    return np.all(np.isfinite(np.stack([values[name] for name in free], axis=-1)), axis=-1)
+
+
+def _fill_rows(values, rows, new_values):
+    """Replace, in place, the values of the data sets ``rows`` by ``new_values(rows)``."""
+    rows = np.flatnonzero(rows)
+    if rows.size:
+        for name, value in new_values(rows).items():
+            values[name][rows] = value
 
 
 def _refit_from(spec, free, x, rows, starts, t_obs, value, per_param, new_starts):
@@ -473,7 +487,7 @@ def _refit_from(spec, free, x, rows, starts, t_obs, value, per_param, new_starts
     rows = np.flatnonzero(rows)
     sub = {name: v[rows] for name, v in starts.items()}
     sub.update(new_starts(rows))
-    finite = np.all(np.isfinite(np.stack([sub[name] for name in free], axis=-1)), axis=-1)
+    finite = _finite_rows(sub, free)
     rows = rows[finite]
     sub = {name: v[finite] for name, v in sub.items()}
     if rows.size == 0:

@@ -64,19 +64,21 @@ def batched_start(spec, fixed, x):
 
 
 def trusted(spec, values):
-    """Which polished maxima ``values`` (name -> (B,)) reached from :func:`batched_start`
-    are kept (the others are started again from scipy's fit)."""
+    """Which polished maxima ``values`` (the *free* parameters, name -> (B,)) reached
+    from :func:`batched_start` are kept (the others are started again from scipy's
+    fit); a fixed shape is not checked."""
     check = _REGULAR.get(scipy_class_name(spec))
+    size = len(next(iter(values.values())))
     if check is None:
-        return np.ones(len(next(iter(values.values()))), dtype=bool)
-    return np.asarray(check(values), dtype=bool)
+        return np.ones(size, dtype=bool)
+    return np.broadcast_to(np.asarray(check(values), dtype=bool), (size,))
 
 
 def _genextreme_regular(values):
     """A maximum with ``c < 0.9``: for ``c >= 1`` the likelihood is unbounded at the
     upper end of the support (Smith 1985), and where an optimiser stops near there
     depends on its path, not on the data alone."""
-    return values["c"] < 0.9
+    return values["c"] < 0.9 if "c" in values else True
 
 
 @_register("genextreme_gen", regular=_genextreme_regular)
@@ -94,14 +96,22 @@ def _genextreme(x, fixed):
         z = 2.0 / (3.0 + l3 / l2) - np.log(2.0) / np.log(3.0)
         c = np.clip(7.8590 * z + 2.9554 * z * z, -0.9, 0.9)
     start = _genextreme_from_c(c, l1, l2, fixed)
-    if "c" not in fixed:
-        # a start whose support misses some data (possible with loc or scale fixed) is
-        # replaced by the Gumbel's (c = 0: the whole line)
-        end = start["loc"] + start["scale"] / np.where(c == 0, np.inf, c)
-        missed = np.where(c > 0, xs[:, -1] >= end, np.where(c < 0, xs[:, 0] <= end, False))
-        if missed.any():
+    # The end of the support, loc + scale / c, must lie beyond the data: a start that
+    # misses some is replaced by the Gumbel's (c = 0: the whole line) where c is free,
+    # and otherwise has its location (or scale) moved so that the end lies a tenth of
+    # scale / c beyond the extreme observation.
+    edge = np.where(c > 0, xs[:, -1], xs[:, 0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        end = start["loc"] + start["scale"] / c
+    missed = ((c > 0) & (edge >= end)) | ((c < 0) & (edge <= end))
+    if missed.any():
+        if "c" not in fixed:
             gumbel = _genextreme_from_c(np.zeros_like(c), l1, l2, fixed)
             start = {k: np.where(missed, gumbel[k], v) for k, v in start.items()}
+        elif "loc" not in fixed:
+            start["loc"] = np.where(missed, edge - 0.9 * start["scale"] / c, start["loc"])
+        elif "scale" not in fixed:
+            start["scale"] = np.where(missed, 1.1 * c * (edge - start["loc"]), start["scale"])
     return start
 
 
@@ -128,7 +138,7 @@ _T_DF = np.array([1.0, 2.0, 4.0, 8.0, 30.0])
 def _t_regular(values):
     """A maximum with ``df < 100``: beyond, the likelihood is nearly flat in ``df``
     (the normal limit), so where the iteration stops depends on its start."""
-    return values["df"] < 100.0
+    return values["df"] < 100.0 if "df" in values else True
 
 
 @_register("t_gen", regular=_t_regular)

@@ -90,3 +90,46 @@ def test_only_for_the_exact_scipy_class():
     assert _scipy_loglik.summed_logpdf(describe(Shifted(name="shifted"))) is None
     assert _scipy_loglik.summed_logpdf(describe(stats.gamma)) is None
     assert _scipy_loglik.summed_logpdf(describe(stats.Normal)) is None
+
+
+def test_the_summed_path_is_the_one_used(monkeypatch):
+    # the comparisons above would pass against scipy itself: check the registered
+    # function is what _logdensity calls, and that scipy's rule is not needed here
+    from ple_stats import _scipy_model
+
+    calls, rule = [], []
+    original = _scipy_loglik._SUMMED["genextreme_gen"]
+    monkeypatch.setitem(_scipy_loglik._SUMMED, "genextreme_gen",
+                        lambda *args: calls.append(1) or original(*args))
+    original_rule = _scipy_model._scipy_rule_sums
+    monkeypatch.setattr(_scipy_model, "_scipy_rule_sums",
+                        lambda *args: rule.append(1) or original_rule(*args))
+    data = stats.genextreme(0.1).rvs(size=(4, 10), random_state=0)
+    values = {"c": np.array([[0.1, 0.0, -0.2, 0.3]]), "loc": 0.0, "scale": 1.0}
+    total = _logdensity(describe(stats.genextreme), data, values)
+    assert calls and not rule  # c = 0 (the Gumbel) is computed here too
+    assert _same(total, _scipy_sums(stats.genextreme, data, values))
+
+
+@pytest.mark.parametrize("dist", [stats.t, stats.genextreme])
+def test_special_cases_with_per_set_parameters(dist):
+    # several parameter points per data set, loc and scale per (point, set), with
+    # invalid scales and shapes and (genextreme) points exactly on c x = 1
+    rng = np.random.default_rng(5)
+    data = rng.normal(size=(6, 12))
+    values = _random_values(dist, rng, (4, 6))
+    values["scale"][0, 0] = 0.0
+    values["scale"][1, 1] = -1.0
+    if dist is stats.t:
+        values["df"][2, 2] = 0.0
+        values["df"][3, 3] = -2.0
+        values["df"][0, 4] = np.inf
+    else:
+        values["c"][2, :] = 0.0
+        # x = loc + scale / c for one point: c z = 1 (exactly, for these numbers)
+        values["c"][3, 3], values["loc"][3, 3], values["scale"][3, 3] = 0.5, 0.0, 1.0
+        data[3, 0] = 2.0
+    got = _logdensity(describe(dist), data, values)
+    want = _scipy_sums(dist, data, values)
+    assert _same(got, want)
+    assert np.isinf(got[0, 0]) and np.isinf(got[1, 1])
