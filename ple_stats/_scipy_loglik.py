@@ -112,10 +112,8 @@ def _genextreme(data, shapes, loc, scale):
     c = np.atleast_1d(np.asarray(c, dtype=float))
     z, log_scale = _standardise(data, loc, scale, c)
     # scipy: cx = c x, logex2 = log1p(-cx), logpex2 = log1p(-cx) / c,
-    # logpdf = -exp(logpex2) + logpex2 - logex2 (c != 0; the Gumbel's -exp(-x) - x at 0)
-    # Per data set, the largest c x (at the largest x for c > 0, the smallest for c < 0)
-    # and the end of scipy's support mask (a <= x <= b, with b = 1 / max(c, tiny) for
-    # c > 0 and a = 1 / min(c, -tiny) for c < 0).
+    # logpdf = -exp(logpex2) + logpex2 - logex2 (c != 0; the Gumbel's -exp(-x) - x at 0).
+    # z is overwritten below: its extremes (for the support) and the Gumbel's sums first.
     c1 = c[..., 0]
     z_top, z_bottom = np.max(z, axis=-1), np.min(z, axis=-1)
     gumbel = c1 == 0
@@ -139,6 +137,11 @@ def _genextreme(data, shapes, loc, scale):
     point -= logex2
     point -= log_scale
     total = np.sum(point, axis=-1)
+    if np.any(gumbel):
+        total = np.where(gumbel, gumbel_total, total)
+    # Per data set, the largest c x (at the largest x for c > 0, the smallest for c < 0)
+    # and the end of scipy's support mask (a <= x <= b, with b = 1 / max(c, tiny) for
+    # c > 0 and a = 1 / min(c, -tiny) for c < 0).
     upper_side = c1 > 0
     z_end = np.where(upper_side, z_top, z_bottom)
     support_end = 1.0 / np.where(upper_side, np.maximum(c1, _TINY), np.minimum(c1, -_TINY))
@@ -146,8 +149,6 @@ def _genextreme(data, shapes, loc, scale):
     cz_top = c1 * z_end
     # -inf: a point outside the support mask, or c x > 1 (scipy's nan there);
     # scipy's rule: c x = 1 at some point, a scale <= 0.
-    if np.any(gumbel):
-        total = np.where(gumbel, gumbel_total, total)
     scale_ok = np.broadcast_to(np.asarray(scale) > 0, z.shape[:-1] + (1,))[..., 0]
     rule = ~outside & ((cz_top == 1.0) | ~scale_ok)
     total = np.where(outside | (cz_top > 1.0), -np.inf, total)
