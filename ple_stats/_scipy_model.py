@@ -416,9 +416,20 @@ def _expon_mle(data, fixed, free):
     return None
 
 
-#: Distributions whose likelihood is maximised on the edge of the support (not a
-#: stationary point, so Newton does not apply), with their vectorised MLE.
-_CLOSED_FORM = {"uniform": _uniform_mle, "expon": _expon_mle}
+def _laplace_mle(data, fixed, free):
+    # numpy's median (the mean of the two middle values for even n), as scipy's fit
+    loc = np.median(data, axis=-1) if "loc" in free else np.full(data.shape[0], fixed["loc"])
+    scale = np.mean(np.abs(data - loc[:, None]), axis=-1)
+    if free == ["loc", "scale"]:
+        return np.stack([loc, scale], axis=-1)
+    if free == ["scale"]:
+        return scale[:, None]
+    return loc[:, None]
+
+
+#: Distributions whose likelihood is maximised on the edge of the support or at a kink
+#: (not a stationary point, so Newton does not apply), with their vectorised MLE.
+_CLOSED_FORM = {"uniform": _uniform_mle, "expon": _expon_mle, "laplace": _laplace_mle}
 
 
 def closed_form_mle(spec, free):

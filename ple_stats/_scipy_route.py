@@ -216,13 +216,20 @@ def fit_ple(dist, data=None, *, m=100, rng=None, tol=1e-8, max_iter=30, n_jobs=1
 
     skipped = out.extra["skipped"] & ~mle_at_bound
     if skipped.any():
+        # synthetic fits that ran to infinity, or only fits that did not converge (a
+        # maximum on the edge of the support or at a kink of the likelihood)
+        escaped = np.any(out.extra["synthetic_at_bound"][skipped] > 0)
+        reason = ("have no MLE themselves (a parameter runs to infinity), so the binding "
+                  "function E[T] is infinite in this parametrisation" if escaped else
+                  "have no MLE that the batched Newton fit reaches (it did not converge: "
+                  "the maximum may lie on the edge of the support or at a kink of the "
+                  "likelihood), so the binding function cannot be computed")
         warnings.warn(
             f"the PLE of {label} is not defined for {int(np.count_nonzero(skipped))} of "
-            f"{skipped.size} data set(s): some synthetic data sets drawn at their MLE have "
-            "no MLE themselves (a parameter runs to infinity), so the binding function "
-            "E[T] is infinite in this parametrisation. They are left at the MLE with "
-            "converged=False; see res.info['binding_undefined'] and "
-            "res.info['synthetic_at_bound'].", NoMLEWarning, stacklevel=2)
+            f"{skipped.size} data set(s): some synthetic data sets drawn at their MLE "
+            f"{reason}. They are left at the MLE with converged=False; see "
+            "res.info['binding_undefined'], res.info['synthetic_at_bound'] and "
+            "res.info['synthetic_not_converged'].", NoMLEWarning, stacklevel=2)
 
     names = list(spec.names)
     params_type = _params_type(f"{spec.name}_params", names)

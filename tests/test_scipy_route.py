@@ -329,6 +329,27 @@ def test_uniform_reproduces_the_analytic_uniform_ple_within_mc_error():
     assert np.max(np.abs(high - ref.params.high)) < 6 * np.max(res.info["mc_se"].scale)
 
 
+def test_laplace_reproduces_the_analytic_laplace_ple_within_mc_error():
+    # scipy's laplace has the MLE (median, mean absolute deviation from it), a kink of
+    # the likelihood rather than a stationary point (the Newton iteration used to stop
+    # there unconverged and call every PLE undefined); its binding function is affine
+    # in (loc, scale), so the PLE is ple_stats.Laplace's analytic one (median,
+    # b_MLE / kappa_n). R = 60, n = 12, m = 100 (seeds 53, 54); z checks as in _z_checks.
+    R, n, m = 60, 12, 100
+    x = stats.laplace(1.0, 2.0).rvs(size=(R, n), random_state=53)
+    res = ple_stats.fit_ple(stats.laplace, x, m=m, rng=54)
+    ref = ple_stats.Laplace.fit_ple(x)
+    assert np.all(res.info["converged"]) and not np.any(res.info["binding_undefined"])
+    # (fitted in standardised form and mapped back: equal up to rounding)
+    np.testing.assert_allclose(res.info["mle"].loc, np.median(x, axis=-1), rtol=1e-14)
+    _z_checks((res.params.scale - ref.params.b) / res.info["mc_se"].scale, R, m)
+    _z_checks((res.params.loc - ref.params.mu) / res.info["mc_se"].loc, R, m)
+    # with loc fixed the MLE of the scale is unbiased: the PLE equals it within MC error
+    fixed = ple_stats.fit_ple(stats.laplace, x, m=m, rng=54, floc=1.0)
+    mle = np.mean(np.abs(x - 1.0), axis=-1)
+    _z_checks((fixed.params.scale - mle) / fixed.info["mc_se"].scale, R, m)
+
+
 def test_pareto_with_fixed_scale_reproduces_the_analytic_pareto_ple():
     # scipy's pareto(b, loc=0, scale=1) fixed: the MLE of b is n / sum(log x), and
     # ple_stats.Pareto's analytic PLE (xm = 1 fixed) is (n - 1) / sum(log x).
@@ -560,6 +581,19 @@ def test_t_with_normal_looking_data_says_the_binding_function_is_undefined():
     assert res.info["binding_undefined"] is True and res.info["converged"] is False
     assert res.info["synthetic_at_bound"] > 0
     assert res.params == res.info["mle"]
+
+
+def test_synthetic_fits_that_do_not_converge_are_not_called_infinite():
+    # halfnorm with loc free: the MLE of loc is the smallest observation, on the edge of
+    # the support, which the Newton iteration does not reach; nothing runs to infinity,
+    # and the warning says what happened instead
+    x = stats.halfnorm.rvs(size=(2, 25), random_state=0)
+    with pytest.warns(ple_stats.PLEWarning, match="did not converge") as record:
+        res = ple_stats.fit_ple(stats.halfnorm, x, m=20, rng=0)
+    assert not any("runs to infinity" in str(w.message) for w in record)
+    assert np.all(res.info["binding_undefined"])
+    assert np.all(np.asarray(res.info["synthetic_at_bound"]) == 0)
+    assert np.all(np.asarray(res.info["synthetic_not_converged"]) > 0)
 
 
 def test_mle_at_infinity_is_flagged():
