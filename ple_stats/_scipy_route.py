@@ -468,7 +468,7 @@ def _observed_fit(spec, fixed, free, x, fit_kwds):
         raise ValueError(f"the log-likelihood of {spec.label()} is -inf at every parameter "
                          f"tried for the data set at index {i} of `data`: are the data in "
                          "its support?")
-    center, spread = _reference(spec, fixed, free, x, starts)
+    center, spread = _reference(spec, free, x, starts)
     domains = [spec.domains[name] for name in free]
     center = np.where([c == "identity" for c in Coords.for_domains(domains).kinds], t_obs,
                       center)
@@ -535,7 +535,7 @@ def _polish(spec, free, x, starts):
         # the log-likelihood of x, not of the standardised data
         value = np.asarray(res.value, dtype=float) - x.shape[-1] * np.log(scale0)
     else:
-        center, spread = _reference(spec, {}, free, x, starts)
+        center, spread = _reference(spec, free, x, starts)
         coords = Coords.for_domains(domains, center, spread,
                                     anchor_for(domains, np.stack([starts[n] for n in free], -1)))
         t_obs, res = fit_mle_batched(spec, x, starts, free, coords)
@@ -544,7 +544,7 @@ def _polish(spec, free, x, starts):
     return t_obs, value, per_param, res.converged
 
 
-def _reference(spec, fixed, free, x, starts):
+def _reference(spec, free, x, starts):
     """Centre and spread of the identity coordinates (a location over its scale)."""
     size = x.shape[0]
     std = np.std(x, axis=-1)
