@@ -299,6 +299,90 @@ def test_gamma_shape_ple_vs_first_order_cox_snell_correction():
     assert np.abs(gap).mean() < mle.std(ddof=1) / 5
 
 
+# --------------------------------------------------------------------------- Weibull shape
+# With loc = 0, log X is a Gumbel location-scale variable with scale 1/c, so c_MLE / c
+# is a pivot: its distribution depends on n only, and E[c_MLE] = c e_n. A factor f_n
+# that multiplies the MLE is unbiased iff f_n = 1 / e_n. The reliability literature
+# publishes fitted approximations of that factor (complete samples):
+#   Ross (1994):  (n - 2) / (n - 0.68)
+#   Hirose (1999): 1 / (1.00115 + 1.278/n + 2.001/n^2 + 20.35/n^3 - 46.98/n^4)
+#   Ross's censored-data form at r = n: 1 / (1 + 1.37 / (n - 1.92))
+#   the "mean" reduced-bias adjustment: c4(n)^6 (c4 of the normal sd)
+# (the last three as in R's WeibullR, functions hrbu and rba). The PLE's synthetic
+# shapes scale the same way, c_MLE(Y(c)) = c c_MLE(Y(1)), so the PLE of the shape is
+# c_MLE / e_m with e_m the mean pivot over its m synthetic sets: a Monte Carlo estimate
+# of the exact unbiasing factor.
+
+
+def _weibull_unbiasing_factors(n):
+    c4 = np.sqrt(2.0 / (n - 1)) * np.exp(special.gammaln(n / 2) - special.gammaln((n - 1) / 2))
+    return {"Ross 1994": (n - 2) / (n - 0.68),
+            "Hirose 1999": 1 / (1.00115 + 1.278 / n + 2.001 / n**2 + 20.35 / n**3
+                                - 46.98 / n**4),
+            "Ross (censored form, r = n)": 1 / (1 + 1.37 / (n - 1.92)),
+            "c4^6": c4**6}
+
+
+def test_c4_of_the_weibull_factors_is_the_tabulated_constant():
+    # c4(n) of the normal standard deviation, as tabulated in quality-control tables
+    # (c4(10) = 0.9727, c4(20) = 0.9869, to four decimals)
+    for n, c4 in ((10, 0.9727), (20, 0.9869)):
+        assert _weibull_unbiasing_factors(n)["c4^6"] ** (1 / 6) == pytest.approx(c4, abs=5e-5)
+
+
+def test_weibull_shape_ple_over_mle_does_not_depend_on_the_data():
+    # The pivot above makes PLE / MLE of the shape a function of the base draws only:
+    # two different data sets of the same n, one of them rescaled and raised to a power
+    # (a Weibull of another shape and scale), fitted with the same seed give the same
+    # ratio. Exact up to the inner fits' tolerance; measured equal to 1e-16.
+    x = stats.weibull_min(1.5, scale=2.0).rvs(size=(2, 10), random_state=32)
+    a = ple_stats.fit_ple(stats.weibull_min, x[0], m=100, rng=5, floc=0)
+    b = ple_stats.fit_ple(stats.weibull_min, 3.0 * x[1] ** 0.7, m=100, rng=5, floc=0)
+    assert a.info["mle"].c != pytest.approx(b.info["mle"].c, rel=0.01)
+    assert a.params.c / a.info["mle"].c == pytest.approx(b.params.c / b.info["mle"].c,
+                                                          rel=1e-9)
+
+
+@pytest.mark.parametrize("n", [10, pytest.param(5, marks=pytest.mark.slow),
+                               pytest.param(20, marks=pytest.mark.slow)])
+def test_weibull_shape_ple_vs_published_unbiasing_factors(n):
+    # Weibull(c = 1.5, scale 2), loc fixed at 0. e_n = E[c_MLE / c] from 400 000 data
+    # sets (seed 31; s.e. 0.0013, 0.0006, 0.0003 at n = 5, 10, 20); R = 300 data sets
+    # (seed 32) fitted in one call, m = 100 (rng 33). Relative bias of
+    # f c_MLE is f e_n - 1; of the PLE e_n E[PLE / MLE] - 1, since PLE / MLE depends on
+    # the synthetic draws only and these are independent of the data (s.e. from the
+    # spread of the ratio over the R data sets, ~2.6 % each at n = 10).
+    # Measured relative biases (s.e.), n = 5 / 10 / 20:
+    #   MLE            +44.2 / +16.9 / +7.6 %
+    #   PLE            +0.09 (0.34) / +0.09 (0.18) / +0.07 (0.11) %
+    #   Ross 1994      +0.14 / +0.36 / +0.23 %     (s.e. 0.09 / 0.05 / 0.03 %)
+    #   Hirose 1999    +1.24 / +0.39 / +0.33 %
+    #   Ross censored  -0.19 / -0.03 / +0.00 %
+    #   c4^6           -0.53 / -1.00 / -0.58 %
+    # The PLE is unbiased within its error at every n; the published factors, fitted to
+    # simulations, leave up to 1.2 % (Ross 1994 and Hirose a small, significant excess
+    # at n = 10 and 20). Checks: the MLE's bias exceeds 20 s.e. (power); the PLE's is
+    # within 4 s.e. of 0 (false alarm ~6e-5) and below a tenth of the MLE's; each
+    # published factor is within 2 % of the exact one (a check of e_n against the
+    # literature; they are published to about that accuracy).
+    c = 1.5
+    big = stats.weibull_min(c, scale=2.0).rvs(size=(400_000, n), random_state=31)
+    pivot = _weibull_shape_mle(big) / c
+    e_n, se_e = pivot.mean(), pivot.std(ddof=1) / np.sqrt(pivot.size)
+    assert e_n - 1 > 20 * se_e
+    x = stats.weibull_min(c, scale=2.0).rvs(size=(300, n), random_state=32)
+    res = ple_stats.fit_ple(stats.weibull_min, x, m=100, rng=33, floc=0)
+    assert np.all(res.info["converged"])
+    np.testing.assert_allclose(res.info["mle"].c, _weibull_shape_mle(x), rtol=1e-7)
+    ratio = res.params.c / res.info["mle"].c
+    bias_ple = e_n * ratio.mean() - 1
+    se_ple = np.hypot(e_n * ratio.std(ddof=1) / np.sqrt(ratio.size), ratio.mean() * se_e)
+    assert abs(bias_ple) < 4 * se_ple, (bias_ple, se_ple)
+    assert abs(bias_ple) < (e_n - 1) / 10
+    for name, f in _weibull_unbiasing_factors(n).items():
+        assert abs(f * e_n - 1) < 0.02, (name, f * e_n - 1)
+
+
 # --------------------------------------------------------------------------- analytic PLEs
 
 
