@@ -7,6 +7,16 @@ Two measurements per distribution:
 * 1,000 data sets in one call against a Python loop of 1,000 ``dist.fit`` calls
   (the goal: at most 2x), with the peak memory of the batched call.
 
+Beside them, two references that do not depend on how fast scipy's ``fit`` is:
+
+* the **sampling floor**: one call of scipy's ``dist.ppf`` on the m * n (for the batch
+  R * m * n) uniforms at the MLE. Every evaluation of the binding function at a new
+  shape needs these quantiles, and a root needs at least two evaluations, so no
+  method with inverse-CDF common random numbers costs less than twice the floor;
+* the **one-step bootstrap**: the bias correction a user would write with scipy,
+  ``dist.rvs`` of m synthetic sets at the MLE and a loop of m ``dist.fit`` calls
+  (for the batch, timed on a few data sets and scaled to R).
+
 Run ``python -m benchmarks bench_scipy`` (``BENCH_SCIPY_R`` sets the number of
 data sets of the second table, 1,000 by default; ``BENCH_SCIPY_CASES`` a
 ";"-separated subset of the cases).
@@ -45,6 +55,9 @@ CASES = {
 #: data sets, whose synthetic fits then use all their inner iterations (very slow)
 BATCH_SKIP = {"beta"}
 
+#: data sets on which the batch's one-step bootstrap (R * m scipy fits) is timed and scaled
+BOOT_SETS = 10
+
 
 def _data(name, size=None, seed=0):
     dist, shapes, _, n = CASES[name]
@@ -58,19 +71,38 @@ def _quiet(func):
         return func()
 
 
+def _floor_inputs(fits, n, size=()):
+    """Uniforms of shape ``size + (M, n)`` and the fitted parameters broadcast against them."""
+    u = np.random.default_rng(0).random(size + (M, n))
+    args = [np.reshape(np.asarray(a, dtype=float), np.shape(a) + (1, 1)) for a in zip(*fits)]
+    return u, args
+
+
+def _sampling_floor(dist, fits, n, size=()):
+    """Best time of one ``dist.ppf`` of ``size + (M, n)`` uniforms at the fitted parameters."""
+    from ._timing import best_time_and_result
+
+    u, args = _floor_inputs(fits, n, size)
+    return best_time_and_result(lambda: dist.ppf(u, *args), repeat=3)[0]
+
+
 class TimeScipyPLE:
     params = list(CASES)
     param_names = ["distribution"]
 
     def setup(self, name):
-        self.dist, _, self.kwds, _ = CASES[name]
+        self.dist, _, self.kwds, n = CASES[name]
         self.x = _data(name)
+        self.u, self.args = _floor_inputs([_quiet(lambda: self.dist.fit(self.x, **self.kwds))], n)
 
     def time_ple(self, name):
         _quiet(lambda: ple_stats.fit_ple(self.dist, self.x, m=M, rng=1, **self.kwds))
 
     def time_scipy_fit(self, name):
         _quiet(lambda: self.dist.fit(self.x, **self.kwds))
+
+    def time_sampling_floor(self, name):
+        self.dist.ppf(self.u, *self.args)
 
 
 class TimeScipyPLEBatch:
@@ -79,8 +111,10 @@ class TimeScipyPLEBatch:
     timeout = 1200
 
     def setup(self, name):
-        self.dist, _, self.kwds, _ = CASES[name]
+        self.dist, _, self.kwds, n = CASES[name]
         self.x = _data(name, R)
+        fits = _quiet(lambda: [self.dist.fit(row, **self.kwds) for row in self.x])
+        self.u, self.args = _floor_inputs(fits, n, (R,))
 
     def time_ple_batch(self, name):
         _quiet(lambda: ple_stats.fit_ple(self.dist, self.x, m=M, rng=1, **self.kwds))
@@ -91,6 +125,18 @@ class TimeScipyPLEBatch:
     def peakmem_ple_batch(self, name):
         _quiet(lambda: ple_stats.fit_ple(self.dist, self.x, m=M, rng=1, **self.kwds))
 
+    def time_sampling_floor(self, name):
+        self.dist.ppf(self.u, *self.args)
+
+
+
+
+def _one_step_bootstrap(dist, x, kwds):
+    """The bias correction written with scipy: 2 fit(x) - mean of m fits at fit(x)."""
+    fit = np.asarray(dist.fit(x, **kwds))
+    y = dist.rvs(*fit, size=(M, x.size), random_state=np.random.default_rng(1))
+    return 2 * fit - np.mean([dist.fit(row, **kwds) for row in y], axis=0)
+
 
 def main():
     from ._timing import best_time_and_result, print_table
@@ -99,23 +145,35 @@ def main():
     rows = []
     for name, (dist, _, kwds, n) in cases.items():
         x = _data(name)
-        t_fit, _ = best_time_and_result(lambda: _quiet(lambda: dist.fit(x, **kwds)), repeat=5)
+        t_fit, fit = best_time_and_result(lambda: _quiet(lambda: dist.fit(x, **kwds)), repeat=5)
         t_ple, res = best_time_and_result(lambda: _quiet(lambda: ple_stats.fit_ple(dist, x, m=M, rng=1,
                                                                      **kwds)))
+        t_floor = _sampling_floor(dist, [fit], n)
+        t_boot, _ = best_time_and_result(lambda: _quiet(lambda: _one_step_bootstrap(dist, x, kwds)),
+                                         repeat=1)
         status = ("converged" if res.info["converged"] else
                   "undefined" if res.info["binding_undefined"] else "not converged")
-        rows.append([name, n, f"{t_fit * 1e3:.2f}", f"{t_ple * 1e3:.0f}",
-                     f"{t_ple / t_fit:.0f}x", status])
-    print_table(f"PLE (m = {M}) of one data set vs one dist.fit of the same data",
-                ["distribution", "n", "dist.fit ms", "PLE ms", "ratio", "PLE"], rows)
+        rows.append([name, n, f"{t_fit * 1e3:.2f}", f"{t_ple * 1e3:.1f}",
+                     f"{t_ple / t_fit:.0f}x", f"{t_floor * 1e3:.2f}", f"{t_ple / t_floor:.1f}x",
+                     f"{t_boot * 1e3:.0f}", f"{t_ple / t_boot:.2f}x", status])
+    print_table(f"PLE (m = {M}) of one data set vs one dist.fit of the same data, the sampling "
+                "floor and a one-step bootstrap written with scipy",
+                ["distribution", "n", "dist.fit ms", "PLE ms", "/fit", "floor ms", "/floor",
+                 "1-step boot ms", "/boot", "PLE"], rows)
 
     rows = []
     for name, (dist, _, kwds, n) in cases.items():
         if name in BATCH_SKIP:
             continue
         x = _data(name, R)
-        t_loop, _ = best_time_and_result(lambda: _quiet(lambda: [dist.fit(row, **kwds) for row in x]),
-                           repeat=1)
+        t_loop, fits = best_time_and_result(
+            lambda: _quiet(lambda: [dist.fit(row, **kwds) for row in x]), repeat=1)
+        t_floor = _sampling_floor(dist, fits, n, size=(R,))
+        few = min(R, BOOT_SETS)
+        t_boot, _ = best_time_and_result(
+            lambda: _quiet(lambda: [_one_step_bootstrap(dist, row, kwds) for row in x[:few]]),
+            repeat=1)
+        t_boot *= R / few
         t_ple, res = best_time_and_result(lambda: _quiet(lambda: ple_stats.fit_ple(dist, x, m=M, rng=1,
                                                                      **kwds)), repeat=1)
         # peak memory in a second call: tracemalloc slows allocation-heavy code several
@@ -126,10 +184,13 @@ def main():
         tracemalloc.stop()
         ok = np.asarray(res.info["converged"])
         rows.append([name, n, f"{t_loop:.2f}", f"{t_ple:.2f}", f"{t_ple / t_loop:.1f}x",
-                     f"{ok.mean():.3f}", f"{peak:.0f}"])
-    print_table(f"PLE (m = {M}) of {R:,} data sets in one call vs a loop of {R:,} dist.fit",
-                ["distribution", "n", "fit loop s", "PLE s", "ratio", "converged",
-                 "peak MiB"], rows)
+                     f"{t_floor:.3f}", f"{t_ple / t_floor:.1f}x", f"{t_boot:.1f}",
+                     f"{t_ple / t_boot:.2f}x", f"{ok.mean():.3f}", f"{peak:.0f}"])
+    print_table(f"PLE (m = {M}) of {R:,} data sets in one call vs a loop of {R:,} dist.fit, "
+                f"the sampling floor and one-step bootstraps (timed on {min(R, BOOT_SETS)} "
+                "data sets, scaled)",
+                ["distribution", "n", "fit loop s", "PLE s", "/loop", "floor s", "/floor",
+                 "1-step boot s (est.)", "/boot", "converged", "peak MiB"], rows)
 
 
 if __name__ == "__main__":

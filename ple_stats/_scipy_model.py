@@ -597,6 +597,7 @@ class ScipyModel(BindingModel):
     def _reset(self):
         self._key = None
         self._stats = None
+        self._cache = {}
         self._warm = None
         self._at_bound = None
         self._unconverged = None
@@ -666,7 +667,7 @@ class ScipyModel(BindingModel):
             return self._simulate_standardised(theta, base)
         m, size, n = base.shape
         key = theta.tobytes()
-        if key == self._key:
+        if self._recall(key):
             return self._stats
         data = self.generate(theta, base).reshape(m * size, n)
         values0 = {k_: np.tile(v, m) for k_, v in self._full(theta, (size,)).items()}
@@ -682,10 +683,34 @@ class ScipyModel(BindingModel):
                                    tol=self.inner_tol, max_iter=self.inner_max_iter)
         self._warm = (theta.copy(), fit)
         stats = fit.reshape(m, size, len(self.free))
-        self._key, self._stats = key, stats
-        self._at_bound = self.coords.repeat(m).escaped(res.u).any(axis=-1).reshape(m, size)
-        self._unconverged = ~res.converged.reshape(m, size)
+        self._remember(key, stats,
+                       self.coords.repeat(m).escaped(res.u).any(axis=-1).reshape(m, size),
+                       ~res.converged.reshape(m, size))
         return stats
+
+    #: simulated statistics kept, most recent first: the point the solver starts from
+    #: (the MLE) and the last one, so a forward-difference column that leaves the shapes
+    #: unchanged (scale, loc) or a return to the start costs no new quantiles
+    cache_size = 2
+
+    def _recall(self, key):
+        """Make the statistics simulated at ``key`` current; False if not kept."""
+        if key == self._key:
+            return True
+        hit = self._cache.get(key)
+        if hit is None:
+            return False
+        self._key, (self._stats, self._at_bound, self._unconverged) = key, hit
+        return True
+
+    def _remember(self, key, stats, at_bound, unconverged):
+        if len(self._cache) >= self.cache_size:
+            # keep the first entry (the start) and replace the others
+            first = next(iter(self._cache))
+            self._cache = {first: self._cache[first]}
+        self._cache[key] = (stats, at_bound, unconverged)
+        self._key, self._stats = key, stats
+        self._at_bound, self._unconverged = at_bound, unconverged
 
     def _simulate_standardised(self, theta, base):
         spec = self.spec
@@ -695,10 +720,8 @@ class ScipyModel(BindingModel):
         shapes = np.stack([np.asarray(full[s], dtype=float) for s in shape_names], axis=-1) \
             if shape_names else np.zeros((size, 0))
         key = shapes.tobytes()
-        if key != self._key:
-            self._key = key
-            self._stats, self._at_bound, self._unconverged = self._fit_standardised(shapes,
-                                                                                    base)
+        if not self._recall(key):
+            self._remember(key, *self._fit_standardised(shapes, base))
         std = self._stats  # (m, size, k) in standardised units
         out = np.empty_like(std)
         loc, scale = np.asarray(full["loc"], dtype=float), np.asarray(full["scale"], dtype=float)
