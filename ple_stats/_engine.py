@@ -541,6 +541,7 @@ def solve_stepwise(model, x, base, *, tol, max_iter, window=0.05, fraction=0.1):
     hint = getattr(model, "jacobian_hint", None)
     u = model.to_u(model.start(x))
     r, sims = evaluate(u)
+    sims = np.array(sims)  # updated in place below; a model may keep what it returned
     jac = secant(u, r) if hint is None else hint(u)
 
     def mc_error(sims):

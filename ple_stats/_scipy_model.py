@@ -598,6 +598,7 @@ class ScipyModel(BindingModel):
         self._key = None
         self._stats = None
         self._cache = {}
+        self._base_ident = None
         self._warm = None
         self._at_bound = None
         self._unconverged = None
@@ -667,7 +668,7 @@ class ScipyModel(BindingModel):
             return self._simulate_standardised(theta, base)
         m, size, n = base.shape
         key = theta.tobytes()
-        if self._recall(key):
+        if self._recall(key, base):
             return self._stats
         data = self.generate(theta, base).reshape(m * size, n)
         values0 = {k_: np.tile(v, m) for k_, v in self._full(theta, (size,)).items()}
@@ -688,26 +689,37 @@ class ScipyModel(BindingModel):
                        ~res.converged.reshape(m, size))
         return stats
 
-    #: simulated statistics kept, most recent first: the point the solver starts from
-    #: (the MLE) and the last one, so a forward-difference column that leaves the shapes
-    #: unchanged (scale, loc) or a return to the start costs no new quantiles
-    cache_size = 2
+    # The statistics simulated at the last few points are kept (least recently used
+    # dropped first): as many as a forward-difference Jacobian visits before it returns
+    # to its base point (the point and one column per free shape), so the columns of
+    # loc and scale, which leave the shapes unchanged, draw no new quantiles. A model
+    # instance simulates from one array of base draws (the engine makes a subset with
+    # a fresh cache for each chunk); other draws clear the cache. The kept arrays are
+    # read-only: a caller that changes what it is given must copy it.
 
-    def _recall(self, key):
+    def _cache_size(self):
+        return max(2, 1 + sum(name in self.spec.shape_names for name in self.free))
+
+    def _recall(self, key, base):
         """Make the statistics simulated at ``key`` current; False if not kept."""
+        ident = (base.__array_interface__["data"][0], base.shape, base.strides)
+        if ident != self._base_ident:
+            self._base_ident, self._key, self._cache = ident, None, {}
+            return False
         if key == self._key:
             return True
-        hit = self._cache.get(key)
+        hit = self._cache.pop(key, None)
         if hit is None:
             return False
+        self._cache[key] = hit  # now the most recently used
         self._key, (self._stats, self._at_bound, self._unconverged) = key, hit
         return True
 
     def _remember(self, key, stats, at_bound, unconverged):
-        if len(self._cache) >= self.cache_size:
-            # keep the first entry (the start) and replace the others
-            first = next(iter(self._cache))
-            self._cache = {first: self._cache[first]}
+        for array in (stats, at_bound, unconverged):
+            array.setflags(write=False)
+        while len(self._cache) >= self._cache_size():
+            self._cache.pop(next(iter(self._cache)))
         self._cache[key] = (stats, at_bound, unconverged)
         self._key, self._stats = key, stats
         self._at_bound, self._unconverged = at_bound, unconverged
@@ -720,7 +732,7 @@ class ScipyModel(BindingModel):
         shapes = np.stack([np.asarray(full[s], dtype=float) for s in shape_names], axis=-1) \
             if shape_names else np.zeros((size, 0))
         key = shapes.tobytes()
-        if not self._recall(key):
+        if not self._recall(key, base):
             self._remember(key, *self._fit_standardised(shapes, base))
         std = self._stats  # (m, size, k) in standardised units
         out = np.empty_like(std)
