@@ -153,12 +153,12 @@ def fit_ple(dist, data=None, *, m=100, rng=None, tol=1e-8, max_iter=30, n_jobs=1
     Cost: every evaluation of ``b_m`` fits ``m`` synthetic sets per data set,
     each a few Newton steps from a warm start, on one stencil of ``logpdf``
     evaluations. For location-scale distributions the synthetic sets are
-    fitted in standardised form, once per value of the shapes (the start's fits
-    are kept beside the last ones), so ``loc`` and ``scale`` cost nothing extra.
-    Each new value of the shapes draws ``m * n`` quantiles, at least twice per
-    solve; where scipy's ``fit`` is a closed form (``gamma`` with ``floc=0``)
-    these quantiles, not the fits, set the cost. ``T`` on the observed data starts from a
-    batched estimate where one is registered (``genextreme``: L-moments;
+    fitted in standardised form, once per value of the shapes (the fits of the
+    last few points are kept), so ``loc`` and ``scale`` cost nothing extra.
+    Each value of the shapes visited draws ``m * n`` quantiles (a solve visits
+    at least two); where scipy's ``fit`` is a closed form (``gamma`` with
+    ``floc=0``) these quantiles, not the fits, set the cost. ``T`` on the
+    observed data starts from a batched estimate where one is registered (``genextreme``: L-moments;
     ``t``: median and quantiles; a data set that does not reach a regular
     interior maximum from it is started again from scipy's fit, keeping the
     higher maximum), from scipy's own ``dist.fit`` otherwise (continuous) or
