@@ -158,10 +158,11 @@ def fit_ple(dist, data=None, *, m=100, rng=None, tol=1e-8, max_iter=30, n_jobs=1
     Each value of the shapes visited draws ``m * n`` quantiles (a solve visits
     at least two); where scipy's ``fit`` is a closed form (``gamma`` with
     ``floc=0``) these quantiles, not the fits, set the cost. ``T`` on the
-    observed data starts from a batched estimate where one is registered (``genextreme``: L-moments;
-    ``t``: median and quantiles; a data set that does not reach a regular
-    interior maximum from it is started again from scipy's fit, keeping the
-    higher maximum), from scipy's own ``dist.fit`` otherwise (continuous) or
+    observed data starts from a batched estimate where one is registered
+    (``genextreme``: L-moments; ``t``: median and quantiles; a data set that
+    does not reach a regular interior maximum from it is started again from
+    scipy's fit, keeping the higher maximum), from scipy's own ``dist.fit``
+    otherwise (continuous) or
     from a grid search (discrete and new infrastructure), and is polished by
     the same Newton iteration, so observed and synthetic data are fitted by
     the same estimator.
