@@ -150,8 +150,8 @@ def main():
     for name, (dist, _, kwds, n) in cases.items():
         x = _data(name)
         t_fit, fit = best_time_and_result(lambda: _quiet(lambda: dist.fit(x, **kwds)), repeat=5)
-        t_ple, res = best_time_and_result(lambda: _quiet(lambda: ple_stats.fit_ple(dist, x, m=M, rng=1,
-                                                                     **kwds)))
+        t_ple, res = best_time_and_result(
+            lambda: _quiet(lambda: ple_stats.fit_ple(dist, x, m=M, rng=1, **kwds)))
         t_floor = _sampling_floor(dist, [fit], n)
         t_boot, _ = best_time_and_result(lambda: _quiet(lambda: _one_step_bootstrap(dist, x, kwds)),
                                          repeat=1)
@@ -178,8 +178,8 @@ def main():
             lambda: _quiet(lambda: [_one_step_bootstrap(dist, row, kwds) for row in x[:few]]),
             repeat=1)
         t_boot *= R / few
-        t_ple, res = best_time_and_result(lambda: _quiet(lambda: ple_stats.fit_ple(dist, x, m=M, rng=1,
-                                                                     **kwds)), repeat=1)
+        t_ple, res = best_time_and_result(
+            lambda: _quiet(lambda: ple_stats.fit_ple(dist, x, m=M, rng=1, **kwds)), repeat=1)
         # peak memory in a second call: tracemalloc slows allocation-heavy code several
         # times over, so it must not run while the time is taken
         tracemalloc.start()
