@@ -75,6 +75,9 @@ class BindingModel:
     jacobian_at_root : bool
         Whether the smooth solver's Monte Carlo error uses a Jacobian recomputed
         at the root.
+    max_step : float or None
+        Largest change of any unconstrained coordinate in one step of the
+        stepwise solver (None: no bound).
 
     Data sets are the rows of ``x``: ``(size, n)`` for scalar data, ``(size, n,
     *event)`` for vector data (the base draws then have shape ``(m, size, n,
@@ -89,6 +92,10 @@ class BindingModel:
     #: models whose ``b_m`` is not affine in ``u`` (the solver's last Jacobian may be
     #: from an earlier iterate).
     jacobian_at_root = False
+    #: Bound on one step of the stepwise solver in each unconstrained coordinate (the
+    #: step is shortened along its direction), for models whose synthetic data cost far
+    #: more to draw at absurd parameters than near the start (None: no bound).
+    max_step = None
 
     def draw_base(self, rng, shape):
         """Base randomness of shape ``(m, *x.shape)``."""
@@ -539,6 +546,7 @@ def solve_stepwise(model, x, base, *, tol, max_iter, window=0.05, fraction=0.1):
     # b(theta) = theta + O(1/n) in its coordinates) and its own stopping fraction.
     fraction = getattr(model, "stepwise_fraction", fraction)
     hint = getattr(model, "jacobian_hint", None)
+    max_step = getattr(model, "max_step", None)
     u = model.to_u(model.start(x))
     r, sims = evaluate(u)
     sims = np.array(sims)  # updated in place below; a model may keep what it returned
@@ -562,6 +570,9 @@ def solve_stepwise(model, x, base, *, tol, max_iter, window=0.05, fraction=0.1):
             break
         step = -linear_solve(jac[idx], r[idx])
         step = np.where(np.isfinite(step), step, 0.0)
+        if max_step is not None:
+            longest = np.max(np.abs(step), axis=-1, keepdims=True)
+            step = step * np.minimum(1.0, max_step / np.maximum(longest, 1e-300))
         norm = np.max(np.abs(r[idx]) / bound[idx], axis=-1)
         # Step halving, re-evaluating only the systems whose residual did not decrease.
         scale_step = np.ones(idx.size)

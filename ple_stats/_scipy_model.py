@@ -551,6 +551,32 @@ def _interior(lo, hi):
     return 0.0
 
 
+#: what scipy's numerical quantile function (``brentq`` on the cdf) raises when the cdf
+#: is not finite at a shape value a solver tries
+_QUANTILE_FAILURES = (ValueError, RuntimeError, ArithmeticError)
+
+
+def _synthetic_quantiles(dist, base, shapes):
+    """Standard quantiles of ``base`` (m, size, n) at ``shapes`` (1, size, 1) each.
+
+    A data set whose shapes make scipy's quantile function fail (the cdf is not
+    finite somewhere its root finder looks: ``recipinvgauss`` at some trial
+    values) gets NaN quantiles, so its synthetic statistics are NaN and the
+    solver shortens the step that led there; the other data sets are unaffected.
+    """
+    try:
+        return _standard_ppf(dist, base, shapes)
+    except _QUANTILE_FAILURES:
+        out = np.full(base.shape, np.nan)
+        for i in range(base.shape[1]):
+            try:
+                out[:, i:i + 1] = _standard_ppf(dist, base[:, i:i + 1],
+                                                [s[:, i:i + 1] for s in shapes])
+            except _QUANTILE_FAILURES:
+                pass
+        return out
+
+
 class ScipyModel(BindingModel):
     """The engine's adapter for one scipy distribution on one chunk of data sets.
 
@@ -568,6 +594,11 @@ class ScipyModel(BindingModel):
     fd_step = 1e-6
     #: the bracketed solver stops at a hundredth of the Monte Carlo error
     stop_fraction = 0.01
+    #: a step of the stepwise (discrete, several parameters) solver changes a positive
+    #: parameter by at most a factor e^2 (a logit by 2): a nearly singular secant could
+    #: otherwise send a trial to parameters whose quantiles scipy searches for minutes
+    #: (nbinom at n = 4e17, p = 1e-9)
+    max_step = 2.0
 
     def __init__(self, spec, fixed, t_obs, center, spread, *, inner_tol=1e-10,
                  inner_max_iter=30):
@@ -750,7 +781,7 @@ class ScipyModel(BindingModel):
         spec = self.spec
         m, size, n = base.shape
         shape_names = spec.shape_names
-        z = _standard_ppf(spec.dist, base, [shapes[None, :, j, None]
+        z = _synthetic_quantiles(spec.dist, base, [shapes[None, :, j, None]
                                             for j in range(len(shape_names))])
         z = z.reshape(m * size, n)
         values0 = {}

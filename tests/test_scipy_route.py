@@ -490,6 +490,52 @@ def test_unbiased_mle_gives_ple_equal_to_the_mle(dist, truth, kwds, name, mle):
     _z_checks(z, R, m)
 
 
+def test_a_shape_where_scipys_quantiles_fail_gives_nan_for_that_data_set_only():
+    # recipinvgauss at mu = 0.0027 (a value the solver tried for one of two data sets
+    # in a sweep over scipy's distributions): scipy's numerical ppf raises ("The
+    # function value at x=10.0 is NaN"), which ended the whole fit_ple call. Now that
+    # data set's quantiles are NaN, so the solver shortens its step, and the other
+    # data set's quantiles are scipy's.
+    from ple_stats._scipy_direct import _standard_ppf
+    from ple_stats._scipy_model import _synthetic_quantiles
+
+    base = np.random.default_rng(0).random((10, 2, 25))
+    shapes = [np.array([0.0027, 0.46]).reshape(1, 2, 1)]
+    with pytest.raises(ValueError):
+        _standard_ppf(stats.recipinvgauss, base, shapes)
+    z = _synthetic_quantiles(stats.recipinvgauss, base, shapes)
+    assert np.all(np.isnan(z[:, 0]))
+    np.testing.assert_array_equal(z[:, 1], stats.recipinvgauss.ppf(base[:, 1], 0.46))
+    # (End to end, not run here: scipy's numerical ppf makes it 20 s. The sweep's case,
+    # recipinvgauss(0.63) data of 2 x 25, m = 10, max_iter = 8, rng = 0, now returns
+    # finite parameters, one data set converged and one stopped at max_iter with a
+    # ConvergenceWarning, where it raised ValueError before.)
+
+
+@pytest.mark.filterwarnings("ignore::ple_stats.ConvergenceWarning")
+def test_stepwise_trials_stay_near_the_start(monkeypatch):
+    # nbinom(0.4, 0.4), two data sets of 25 counts, m = 10: a nearly singular secant
+    # sent a trial to n = 4e17, p = 1e-9, whose quantiles scipy then searched for many
+    # minutes (found by a sweep over scipy's distributions). A step now changes n by
+    # at most a factor e^2 (ScipyModel.max_step); measured, the trials stay below
+    # n = 0.52 (the MLEs are 0.39 and 0.49). The guard fails fast instead of hanging.
+    from ple_stats import _scipy_model
+
+    seen = []
+    real = _scipy_model._discrete_ppf
+
+    def guarded(dist, u, shapes):
+        seen.append(float(np.max(shapes[0])))
+        assert seen[-1] < 1e6, f"a trial at n = {seen[-1]:g}"
+        return real(dist, u, shapes)
+
+    monkeypatch.setattr(_scipy_model, "_discrete_ppf", guarded)
+    x = stats.nbinom(0.4, 0.4).rvs(size=(2, 25), random_state=1)
+    res = ple_stats.fit_ple(stats.nbinom, x, m=10, rng=0, max_iter=8)
+    assert max(seen) < 100
+    assert np.all(np.isfinite(res.params.n))
+
+
 def test_nbinom_dispersion_is_debiased():
     # Negative binomial (n = 2, p = 0.2), 50 observations: the MLE of the
     # dispersion n is biased up (measured +0.2 here); with both parameters free
