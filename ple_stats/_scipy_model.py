@@ -623,6 +623,8 @@ class ScipyModel(BindingModel):
         self.standardise = spec.kind == "continuous"
         stencil = 1 + 2 * k + 2 * k * (k - 1)
         self.chunk_cost = 2 * stencil
+        #: points whose synthetic statistics are kept (see _recall)
+        self._kept = max(2, 1 + sum(name in spec.shape_names for name in self.free))
         self._reset()
 
     def _reset(self):
@@ -728,9 +730,6 @@ class ScipyModel(BindingModel):
     # a fresh cache for each chunk); other draws clear the cache. The kept arrays are
     # read-only: a caller that changes what it is given must copy it.
 
-    def _cache_size(self):
-        return max(2, 1 + sum(name in self.spec.shape_names for name in self.free))
-
     def _recall(self, key, base):
         """Make the statistics simulated at ``key`` current; False if not kept."""
         ident = (base.__array_interface__["data"][0], base.shape, base.strides)
@@ -749,7 +748,7 @@ class ScipyModel(BindingModel):
     def _remember(self, key, stats, at_bound, unconverged):
         for array in (stats, at_bound, unconverged):
             array.setflags(write=False)
-        while len(self._cache) >= self._cache_size():
+        while len(self._cache) >= self._kept:
             self._cache.pop(next(iter(self._cache)))
         self._cache[key] = (stats, at_bound, unconverged)
         self._key, self._stats = key, stats
